@@ -1,0 +1,178 @@
+import {
+  Command,
+  DEFAULT_PRIORITY,
+  ENHANCED_HEADER,
+  ERROR_RESPONSE_LENGTH,
+  FEEDBACK_TUPLE_HEADER,
+  FRAME_HEADER,
+  ITEM_HEADER,
+  ItemId,
+  SIMPLE_HEADER,
+  type NotificationCommand,
+} from './constants.js';
+
+/** Bytes given as a Buffer, or a string: hex for tokens, UTF-8 for payloads. */
+export type TokenInput = Buffer | Uint8Array | string;
+export type PayloadInput = Buffer | Uint8Array | string | object;
+
+export function tokenBytes(token: TokenInput): Buffer {
+  if (typeof token === 'string') return Buffer.from(token.replace(/[\s:<>]/g, ''), 'hex');
+  return Buffer.isBuffer(token) ? token : Buffer.from(token);
+}
+
+export function payloadBytes(payload: PayloadInput): Buffer {
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload);
+  return Buffer.from(JSON.stringify(payload), 'utf8');
+}
+
+export interface SimpleFrameFields {
+  token: TokenInput;
+  payload: PayloadInput;
+  /** Overrides the token length field (to build malformed frames); defaults to the token's length. */
+  tokenLength?: number;
+  /** Overrides the payload length field; defaults to the payload's length. */
+  payloadLength?: number;
+}
+
+export interface EnhancedFrameFields extends SimpleFrameFields {
+  identifier?: number;
+  /** UNIX seconds; 0 = try once, do not store. */
+  expiry?: number;
+}
+
+/** Command 0: `u8 0` `u16 tokenLen` `token` `u16 payloadLen` `payload`. */
+export function encodeSimple(fields: SimpleFrameFields): Buffer {
+  return encodeLegacy(Command.Simple, fields, 0, 0);
+}
+
+/** Command 1: `u8 1` `u32 identifier` `u32 expiry` `u16 tokenLen` `token` `u16 payloadLen` `payload`. */
+export function encodeEnhanced(fields: EnhancedFrameFields): Buffer {
+  return encodeLegacy(Command.Enhanced, fields, fields.identifier ?? 0, fields.expiry ?? 0);
+}
+
+function encodeLegacy(command: 0 | 1, fields: SimpleFrameFields, identifier: number, expiry: number): Buffer {
+  const token = tokenBytes(fields.token);
+  const payload = payloadBytes(fields.payload);
+  const header = command === Command.Simple ? SIMPLE_HEADER : ENHANCED_HEADER;
+  const out = Buffer.allocUnsafe(header + token.length + 2 + payload.length);
+  out[0] = command;
+  let p = 1;
+  if (command === Command.Enhanced) {
+    out.writeUInt32BE(identifier >>> 0, 1);
+    out.writeUInt32BE(expiry >>> 0, 5);
+    p = 9;
+  }
+  out.writeUInt16BE(fields.tokenLength ?? token.length, p);
+  p += 2;
+  p += token.copy(out, p);
+  out.writeUInt16BE(fields.payloadLength ?? payload.length, p);
+  p += 2;
+  payload.copy(out, p);
+  return out;
+}
+
+/** One command-2 item, written as given: any id, any order, repeats allowed. */
+export interface FrameItem {
+  id: number;
+  data: Buffer | Uint8Array;
+  /** Overrides the item length field; defaults to the data's length. */
+  length?: number;
+}
+
+/** Command 2 from raw items. `frameLength` overrides the declared length (malformed frames). */
+export function encodeFrame(items: readonly FrameItem[], frameLength?: number): Buffer {
+  let body = 0;
+  for (const item of items) body += ITEM_HEADER + item.data.length;
+  const out = Buffer.allocUnsafe(FRAME_HEADER + body);
+  out[0] = Command.Frame;
+  out.writeUInt32BE((frameLength ?? body) >>> 0, 1);
+  let p = FRAME_HEADER;
+  for (const item of items) {
+    out[p] = item.id;
+    out.writeUInt16BE(item.length ?? item.data.length, p + 1);
+    out.set(item.data, p + ITEM_HEADER);
+    p += ITEM_HEADER + item.data.length;
+  }
+  return out;
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(value >>> 0, 0);
+  return b;
+}
+
+/** A notification in the shape a sender thinks of it; encoded in whichever command. */
+export interface Notification {
+  token: TokenInput;
+  payload: PayloadInput;
+  identifier?: number;
+  expiry?: number;
+  priority?: number;
+}
+
+/**
+ * The items a command-2 frame carries for a notification, in the order real clients wrote
+ * them: token, payload, identifier, then expiry and priority only when they say something
+ * (node-apn 1.x left them out unless expiry > 0 or priority != 10).
+ */
+export function frameItemsOf(n: Notification, options: { alwaysExpiry?: boolean; alwaysPriority?: boolean } = {}): FrameItem[] {
+  const items: FrameItem[] = [
+    { id: ItemId.DeviceToken, data: tokenBytes(n.token) },
+    { id: ItemId.Payload, data: payloadBytes(n.payload) },
+    { id: ItemId.Identifier, data: u32(n.identifier ?? 0) },
+  ];
+  if (options.alwaysExpiry || (n.expiry ?? 0) > 0) items.push({ id: ItemId.Expiry, data: u32(n.expiry ?? 0) });
+  const priority = n.priority ?? DEFAULT_PRIORITY;
+  if (options.alwaysPriority || priority !== DEFAULT_PRIORITY) items.push({ id: ItemId.Priority, data: Buffer.of(priority) });
+  return items;
+}
+
+/** Encodes a notification as command 0, 1 or 2 (default 2). */
+export function encodeNotification(n: Notification, command: NotificationCommand = Command.Frame): Buffer {
+  if (command === Command.Simple) return encodeSimple(n);
+  if (command === Command.Enhanced) return encodeEnhanced(n);
+  return encodeFrame(frameItemsOf(n));
+}
+
+/** The 6-byte error response: `u8 8` `u8 status` `u32 identifier`, written in one piece. */
+export function encodeErrorResponse(status: number, identifier: number): Buffer {
+  const out = Buffer.allocUnsafe(ERROR_RESPONSE_LENGTH);
+  out[0] = Command.ErrorResponse;
+  out[1] = status;
+  out.writeUInt32BE(identifier >>> 0, 2);
+  return out;
+}
+
+export interface ErrorResponse {
+  status: number;
+  identifier: number;
+}
+
+/** Reads a 6-byte error response; null when the bytes are not one. */
+export function decodeErrorResponse(bytes: Buffer): ErrorResponse | null {
+  if (bytes.length < ERROR_RESPONSE_LENGTH || bytes[0] !== Command.ErrorResponse) return null;
+  return { status: bytes[1], identifier: bytes.readUInt32BE(2) };
+}
+
+export interface FeedbackTuple {
+  /** UNIX seconds: when the gateway learnt the app was gone. */
+  timestamp: number;
+  token: Buffer;
+}
+
+/** A feedback tuple: `u32 timestamp` `u16 tokenLen` `token`. */
+export function encodeFeedbackTuple(tuple: { timestamp: number; token: TokenInput }): Buffer {
+  const token = tokenBytes(tuple.token);
+  const out = Buffer.allocUnsafe(FEEDBACK_TUPLE_HEADER + token.length);
+  out.writeUInt32BE(tuple.timestamp >>> 0, 0);
+  out.writeUInt16BE(token.length, 4);
+  token.copy(out, FEEDBACK_TUPLE_HEADER);
+  return out;
+}
+
+export function encodeFeedbackTuples(tuples: readonly { timestamp: number; token: TokenInput }[]): Buffer {
+  return Buffer.concat(tuples.map(encodeFeedbackTuple));
+}

@@ -1,0 +1,5 @@
+import type { CommandModule } from 'yargs';
+
+// One file per command; each line below registers one. Keep one command per line.
+export const commands: CommandModule<any, any>[] = [
+];

@@ -1,0 +1,237 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OUTCOMES, WaitTimeoutError, type Outcome, type RecordFilter, type Recorder } from '../recorder/index.js';
+import type { DeviceRegistry } from '../registry/index.js';
+import { RuleError, type RuleSet } from '../rules/index.js';
+import type { BinaryGateway } from '../gateway/index.js';
+import { HttpError, durationParam, intParam, readJson, sendJson } from './http.js';
+
+export interface ControlApiOptions {
+  host?: string;
+  port?: number;
+  /** Required as `Authorization: Bearer <token>` when set; mandatory when bound beyond loopback. */
+  token?: string;
+  recorder: Recorder;
+  rules: RuleSet;
+  registry: DeviceRegistry;
+  gateway: BinaryGateway;
+  /** Extra facts for GET /stats and GET / (ports, state directory). */
+  describe?: () => Record<string, unknown>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith('127.');
+
+const ENVIRONMENTS = new Set(['development', 'production']);
+
+function recordFilter(params: URLSearchParams): RecordFilter {
+  const filter: RecordFilter = {};
+  const token = params.get('token');
+  if (token) {
+    if (!/^[0-9a-fA-F\s]*$/.test(token)) throw new HttpError(400, `query parameter token must be hex; got "${token}"`);
+    filter.token = token;
+  }
+  const outcome = params.getAll('outcome').flatMap((o) => o.split(','));
+  if (outcome.length > 0) {
+    for (const o of outcome) if (!OUTCOMES.includes(o as Outcome)) throw new HttpError(400, `query parameter outcome must be one of ${OUTCOMES.join(', ')}; got "${o}"`);
+    filter.outcome = outcome as Outcome[];
+  }
+  const topic = params.get('topic');
+  if (topic) filter.topic = topic;
+  filter.since = intParam(params, 'since');
+  filter.connectionId = intParam(params, 'connection');
+  filter.identifier = intParam(params, 'identifier');
+  filter.status = intParam(params, 'status');
+  return filter;
+}
+
+function scope(body: Record<string, unknown>, where: string) {
+  if (typeof body.token !== 'string' || !/^[0-9a-fA-F\s<>]+$/.test(body.token)) throw new HttpError(400, `${where}: "token" must be a hex string`);
+  if (body.topic !== undefined && body.topic !== null && typeof body.topic !== 'string') throw new HttpError(400, `${where}: "topic" must be a string`);
+  if (body.environment !== undefined && body.environment !== null && !ENVIRONMENTS.has(body.environment as string)) {
+    throw new HttpError(400, `${where}: "environment" must be "development" or "production"`);
+  }
+  if (body.timestamp !== undefined && !(Number.isInteger(body.timestamp) && (body.timestamp as number) >= 0)) {
+    throw new HttpError(400, `${where}: "timestamp" must be UNIX seconds`);
+  }
+  return {
+    token: body.token,
+    topic: (body.topic as string | null | undefined) ?? null,
+    environment: (body.environment as 'development' | 'production' | null | undefined) ?? null,
+    timestamp: body.timestamp as number | undefined,
+  };
+}
+
+const asObject = (value: unknown, where: string): Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, `${where}: the body must be a JSON object`);
+  return value as Record<string, unknown>;
+};
+
+/**
+ * The HTTP/JSON control API (default 127.0.0.1:2198): records, rules, devices, feedback,
+ * connections and stats, for pipelines in any language.
+ */
+export class ControlApi {
+  private readonly server: Server;
+
+  constructor(private readonly options: ControlApiOptions) {
+    const host = options.host ?? '127.0.0.1';
+    if (!isLoopback(host) && !options.token) {
+      throw new Error(`the control API may bind to ${host} only with a control token (--control-token): it can change the simulator`);
+    }
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        if (response.headersSent) {
+          response.destroy();
+          return;
+        }
+        if (error instanceof HttpError) sendJson(response, error.status, { error: error.message });
+        else if (error instanceof RuleError) sendJson(response, 400, { error: error.message });
+        else sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) });
+      });
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    this.server.listen(this.options.port ?? 2198, this.options.host ?? '127.0.0.1');
+    await once(this.server, 'listening');
+    return this.server.address() as AddressInfo;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://control');
+    const method = request.method ?? 'GET';
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const params = url.searchParams;
+    if (this.options.token && request.headers.authorization !== `Bearer ${this.options.token}`) {
+      throw new HttpError(401, 'this control API needs "Authorization: Bearer <control token>"');
+    }
+    const { recorder, rules, registry, gateway } = this.options;
+    const route = `${method} ${path}`;
+    let match: RegExpExecArray | null;
+
+    switch (route) {
+      case 'GET /':
+        return sendJson(response, 200, { name: 'apns-mock-gateway control API', ...this.options.describe?.(), endpoints: ENDPOINTS });
+      case 'GET /health':
+        return sendJson(response, 200, { ok: true });
+      case 'GET /stats':
+        return sendJson(response, 200, {
+          records: recorder.stats(),
+          connections: gateway.stats,
+          rules: rules.size,
+          devices: registry.devices().length,
+          pendingFeedback: registry.pendingFeedback().length,
+          ...this.options.describe?.(),
+        });
+      case 'GET /records':
+        return sendJson(response, 200, recorder.list(recordFilter(params), intParam(params, 'limit', 1)));
+      case 'GET /records.jsonl': {
+        const lines = recorder.find(recordFilter(params)).map((r) => JSON.stringify(r)).join('\n');
+        response.writeHead(200, { 'content-type': 'application/x-ndjson', 'content-disposition': 'attachment; filename="records.jsonl"' });
+        response.end(lines === '' ? '' : `${lines}\n`);
+        return;
+      }
+      case 'GET /records/wait': {
+        const count = intParam(params, 'count', 1) ?? 1;
+        const timeoutMs = durationParam(params, 'timeout') ?? 5000;
+        const filter = recordFilter(params);
+        try {
+          return sendJson(response, 200, await recorder.waitFor(filter, { count, timeoutMs }));
+        } catch (error) {
+          if (!(error instanceof WaitTimeoutError)) throw error;
+          return sendJson(response, 408, { error: error.message, matched: error.matched, records: error.seen });
+        }
+      }
+      case 'DELETE /records':
+        recorder.clear();
+        return sendJson(response, 200, { cleared: true });
+      case 'GET /connections':
+        return sendJson(response, 200, gateway.connections());
+      case 'POST /connections/shutdown':
+        return sendJson(response, 200, { shutdown: gateway.shutdown() });
+      case 'GET /rules':
+        return sendJson(response, 200, rules.list());
+      case 'POST /rules': {
+        const body = await readJson(request);
+        const added = Array.isArray(body) ? body.map((r) => rules.add(r)) : rules.add(body);
+        return sendJson(response, 201, added);
+      }
+      case 'DELETE /rules':
+        rules.clear();
+        return sendJson(response, 200, { cleared: true });
+      case 'GET /devices':
+        return sendJson(response, 200, registry.devices());
+      case 'POST /devices': {
+        const body = await readJson(request);
+        const list = Array.isArray(body) ? body : [body];
+        const added = list.map((item, i) => {
+          const s = scope(asObject(item, `devices[${i}]`), `devices[${i}]`);
+          return registry.register(s.token, s);
+        });
+        return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
+      }
+      case 'GET /feedback':
+        return sendJson(response, 200, registry.pendingFeedback());
+      case 'POST /uninstall':
+      case 'POST /feedback': {
+        const body = await readJson(request);
+        const list = Array.isArray(body) ? body : [body];
+        const added = list.map((item, i) => {
+          const s = scope(asObject(item, `uninstall[${i}]`), `uninstall[${i}]`);
+          return registry.uninstall(s.token, s);
+        });
+        return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
+      }
+    }
+    if (method === 'POST' && (match = /^\/connections\/(\d+)\/shutdown$/.exec(path))) {
+      const id = Number(match[1]);
+      const count = gateway.shutdown(id);
+      if (count === 0 && !gateway.connections().some((c) => c.id === id)) throw new HttpError(404, `no open connection ${id}`);
+      return sendJson(response, 200, { shutdown: count });
+    }
+    if (method === 'DELETE' && (match = /^\/rules\/([^/]+)$/.exec(path))) {
+      const id = decodeURIComponent(match[1]);
+      if (!rules.remove(id)) throw new HttpError(404, `no rule "${id}"`);
+      return sendJson(response, 200, { removed: id });
+    }
+    if (method === 'DELETE' && (match = /^\/devices\/([0-9a-fA-F]+)$/.exec(path))) {
+      if (!registry.unregister(match[1])) throw new HttpError(404, `no registered device ${match[1]}`);
+      return sendJson(response, 200, { removed: match[1].toLowerCase() });
+    }
+    const known = ENDPOINTS.some((e) => e.split(' ')[1] === path);
+    throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no endpoint ${path}; GET / lists them`);
+  }
+}
+
+export const ENDPOINTS = [
+  'GET /records',
+  'GET /records/wait',
+  'GET /records.jsonl',
+  'DELETE /records',
+  'GET /connections',
+  'POST /connections/shutdown',
+  'POST /connections/:id/shutdown',
+  'GET /rules',
+  'POST /rules',
+  'DELETE /rules',
+  'DELETE /rules/:id',
+  'GET /devices',
+  'POST /devices',
+  'DELETE /devices/:token',
+  'GET /feedback',
+  'POST /uninstall',
+  'GET /stats',
+  'GET /health',
+];

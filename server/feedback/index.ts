@@ -1,0 +1,1 @@
+export { FeedbackService, type FeedbackDelivery, type FeedbackServiceOptions } from './feedback.js';

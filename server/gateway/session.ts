@@ -1,0 +1,358 @@
+import type { TLSSocket } from 'node:tls';
+import {
+  BinaryProtocolError,
+  Command,
+  FrameDecoder,
+  Status,
+  encodeErrorResponse,
+  parsePayload,
+  statusName,
+  strictFailure,
+  type DecodeEvent,
+  type DecodedFrame,
+  type Limits,
+} from '../../protocol/binary/index.js';
+import type { ConnectionInfo, Recorder, RecordInput } from '../recorder/index.js';
+import type { DeviceRegistry } from '../registry/index.js';
+import type { Rule, RuleSet } from '../rules/index.js';
+import { describeFailure, describeIncomplete } from './reasons.js';
+
+export type SessionState = 'open' | 'failing' | 'closed';
+
+export interface SessionPolicy {
+  recorder: Recorder;
+  registry: DeviceRegistry;
+  rules: RuleSet;
+  limits: Limits;
+  strict: boolean;
+  errorDelayMs: number;
+  /** How long a failed connection may linger for the peer's close before it is destroyed. */
+  lingerMs: number;
+}
+
+export interface ConnectionSummary extends ConnectionInfo {
+  connectedAt: string;
+  state: SessionState;
+  bytesReceived: number;
+  notifications: number;
+  accepted: number;
+  rejected: number;
+  discarded: number;
+  lastAcceptedIdentifier: number | null;
+  /** Bytes after an unknown command byte, which could not be framed. */
+  unparsedBytes: number;
+}
+
+/**
+ * One provider connection to the binary gateway. Frames are judged in order; the first
+ * rejection sends the 6-byte error response (after the error delay) and closes, and every
+ * frame that arrives after it is recorded as discarded, as Apple did.
+ */
+export class GatewaySession {
+  state: SessionState = 'open';
+  readonly connectedAt = new Date();
+  private readonly decoder: FrameDecoder;
+  private bytesReceived = 0;
+  private notifications = 0;
+  /** Notifications that reached the rules on this connection. */
+  private judged = 0;
+  private readonly counts = { accepted: 0, rejected: 0, discarded: 0 };
+  private lastAccepted: number | null = null;
+  private failedAt: string | null = null;
+  /** Set by a 'delay' rule: this connection's next error response waits this long. */
+  private ruleErrorDelayMs: number | null = null;
+  /** Stream offset at which a 'drop' rule resets the connection. */
+  private dropAt = Infinity;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sink = (event: DecodeEvent) => this.onEvent(event);
+
+  constructor(
+    readonly socket: TLSSocket,
+    readonly info: ConnectionInfo,
+    private readonly policy: SessionPolicy,
+    private readonly onClosed: (session: GatewaySession) => void,
+  ) {
+    this.decoder = new FrameDecoder({ limits: policy.limits });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {
+      // Resets and aborted handshakes are the peer's business; 'close' follows.
+    });
+    socket.on('close', () => this.onClose());
+  }
+
+  summary(): ConnectionSummary {
+    return {
+      ...this.info,
+      connectedAt: this.connectedAt.toISOString(),
+      state: this.state,
+      bytesReceived: this.bytesReceived,
+      notifications: this.notifications,
+      ...this.counts,
+      lastAcceptedIdentifier: this.lastAccepted,
+      unparsedBytes: this.decoder.unparsedBytes,
+    };
+  }
+
+  /** Status 10 with the last accepted identifier, then the close (Apple's shutdown). */
+  shutdown(): boolean {
+    if (this.state !== 'open') return false;
+    this.fail('shutdown requested');
+    this.sendError(Status.Shutdown, this.lastAccepted ?? 0, 0);
+    return true;
+  }
+
+  /** Closes at once, without an error response. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    const end = this.bytesReceived + chunk.length;
+    if (end >= this.dropAt) {
+      const keep = this.dropAt - this.bytesReceived;
+      this.bytesReceived = this.dropAt;
+      if (keep > 0) this.decoder.push(chunk.subarray(0, keep), this.sink);
+      this.drop();
+      return;
+    }
+    this.bytesReceived = end;
+    this.decoder.push(chunk, this.sink);
+  }
+
+  private onEvent(event: DecodeEvent): void {
+    this.notifications++;
+    if (this.state !== 'open') {
+      this.recordDiscarded(event);
+      return;
+    }
+    if (event.kind === 'error') {
+      this.rejectMalformed(event);
+      return;
+    }
+    this.judge(event);
+  }
+
+  private judge(frame: DecodedFrame): void {
+    const { registry, rules } = this.policy;
+    const tokenHex = frame.token.toString('hex');
+    if (!registry.isValid(tokenHex, this.info.topic, this.info.environment)) {
+      this.reject(frame, Status.InvalidToken, `token is not valid for ${this.info.topic ?? 'this provider'} in ${this.info.environment ?? 'this environment'}`);
+      return;
+    }
+    const rule = rules.size === 0 ? null : rules.evaluate({
+      tokenHex,
+      identifier: frame.identifier,
+      topic: this.info.topic,
+      payload: frame.payload,
+      nthOnConnection: ++this.judged,
+    });
+    if (rule !== null && this.applyRule(rule, frame, tokenHex)) return;
+    let warnings;
+    if (this.policy.strict) {
+      warnings = parsePayload(frame.payload, frame.priority).warnings;
+      const failure = strictFailure(warnings);
+      if (failure !== null) {
+        this.reject(frame, failure.status, failure.reason, null, warnings);
+        return;
+      }
+    }
+    this.counts.accepted++;
+    if (frame.command !== Command.Simple) this.lastAccepted = frame.identifier;
+    this.record(frame, 'accepted', null, null, rule?.id ?? null, warnings);
+  }
+
+  /** Applies a fired rule; true when it decided the notification's fate. */
+  private applyRule(rule: Rule, frame: DecodedFrame, tokenHex: string): boolean {
+    const action = rule.action;
+    const because = `rule ${rule.id}${rule.description ? ` (${rule.description})` : ''}`;
+    switch (action.type) {
+      case 'reject':
+        this.reject(frame, action.status, `${statusName(action.status)} injected by ${because}`, rule.id, undefined, action.delayMs);
+        return true;
+      case 'shutdown': {
+        this.fail(`shutdown by ${because}`);
+        this.counts.discarded++;
+        this.record(frame, 'discarded', Status.Shutdown, `gateway shutdown by ${because}; the last accepted identifier was ${this.lastAccepted ?? 0}`, rule.id);
+        this.sendError(Status.Shutdown, this.lastAccepted ?? 0, action.delayMs);
+        return true;
+      }
+      case 'close':
+        this.fail(`closed by ${because}`);
+        this.counts.discarded++;
+        this.record(frame, 'discarded', null, `connection closed without a reply by ${because}`, rule.id);
+        this.closeSilently();
+        return true;
+      case 'drop': {
+        const after = action.afterBytes ?? 0;
+        if (after === 0) {
+          this.fail(`dropped by ${because}`);
+          this.counts.discarded++;
+          this.record(frame, 'discarded', null, `connection reset by ${because}`, rule.id);
+          this.drop();
+          return true;
+        }
+        this.dropAt = Math.min(this.dropAt, frame.streamOffset + frame.bytes.length + after);
+        return false;
+      }
+      case 'delay':
+        this.ruleErrorDelayMs = action.ms;
+        return false;
+      case 'stall': {
+        this.socket.pause();
+        this.later(action.ms, () => {
+          if (this.state !== 'closed') this.socket.resume();
+        });
+        return false;
+      }
+      case 'uninstall': {
+        const environment = this.info.environment === 'production' || this.info.environment === 'development' ? this.info.environment : null;
+        this.policy.registry.uninstall(tokenHex, { topic: this.info.topic, environment });
+        return false;
+      }
+    }
+  }
+
+  private reject(
+    frame: DecodedFrame,
+    status: number,
+    reason: string,
+    rule: string | null = null,
+    warnings?: ReturnType<typeof parsePayload>['warnings'],
+    delayMs?: number,
+  ): void {
+    this.counts.rejected++;
+    this.fail(reason);
+    this.record(frame, 'rejected', status, reason, rule, warnings);
+    if (frame.command === Command.Simple) this.closeSilently();
+    else this.sendError(status, status === Status.MissingDeviceToken ? 0 : frame.identifier, delayMs);
+  }
+
+  private rejectMalformed(error: BinaryProtocolError): void {
+    this.counts.rejected++;
+    const reason = describeFailure(error, this.policy.limits);
+    this.fail(reason);
+    this.policy.recorder.add({
+      connection: this.info,
+      command: error.command,
+      identifier: error.command === Command.Simple || error.status === null ? null : error.identifier,
+      expiry: error.expiry ?? null,
+      priority: error.priority ?? null,
+      bytes: error.bytes,
+      token: error.token ?? null,
+      outcome: 'rejected',
+      status: error.status,
+      reason,
+    });
+    // Command 0 carries no identifier and an unknown command cannot be answered: Apple just closed.
+    if (error.status === null || error.command === Command.Simple) this.closeSilently();
+    else this.sendError(error.status, error.identifier);
+  }
+
+  private recordDiscarded(event: DecodeEvent): void {
+    this.counts.discarded++;
+    const reason = `discarded: the connection had already failed (${this.failedAt})`;
+    if (event.kind === 'frame') {
+      this.record(event, 'discarded', null, reason, null);
+      return;
+    }
+    this.policy.recorder.add({
+      connection: this.info,
+      command: event.command,
+      identifier: event.command === Command.Simple ? null : event.identifier,
+      bytes: event.bytes,
+      token: event.token ?? null,
+      outcome: 'discarded',
+      reason: `${reason}; malformed too: ${event.message}`,
+    });
+  }
+
+  private record(
+    frame: DecodedFrame,
+    outcome: RecordInput['outcome'],
+    status: number | null,
+    reason: string | null,
+    rule: string | null,
+    warnings?: RecordInput['warnings'],
+  ): void {
+    const legacy = frame.command !== Command.Frame;
+    this.policy.recorder.add({
+      connection: this.info,
+      command: frame.command,
+      identifier: frame.command === Command.Simple ? null : frame.identifier,
+      expiry: frame.command === Command.Simple ? null : legacy || frame.hasItem(4) ? frame.expiry : null,
+      priority: frame.priority,
+      bytes: frame.bytes,
+      token: frame.token,
+      payload: frame.payload,
+      outcome,
+      status,
+      reason,
+      rule,
+      warnings,
+    });
+  }
+
+  private fail(reason: string): void {
+    this.state = 'failing';
+    this.failedAt = reason;
+  }
+
+  private sendError(status: number, identifier: number, delayMs?: number): void {
+    const delay = delayMs ?? this.ruleErrorDelayMs ?? this.policy.errorDelayMs;
+    const packet = encodeErrorResponse(status, identifier);
+    // The 6 bytes go out in one write together with the close: some clients see the close first otherwise.
+    const send = () => {
+      if (this.socket.destroyed) return;
+      this.socket.end(packet);
+      this.lingerThenDestroy();
+    };
+    if (delay > 0) this.later(delay, send);
+    else send();
+  }
+
+  private closeSilently(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    this.lingerThenDestroy();
+  }
+
+  private drop(): void {
+    if (this.state === 'open') this.fail('connection dropped');
+    this.socket.resetAndDestroy();
+  }
+
+  private lingerThenDestroy(): void {
+    this.later(this.policy.lingerMs, () => this.socket.destroy());
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const incomplete = this.decoder.end();
+    if (incomplete !== null) {
+      this.policy.recorder.add({
+        connection: this.info,
+        command: incomplete.command,
+        bytes: incomplete.bytes,
+        outcome: wasOpen ? 'incomplete' : 'discarded',
+        reason: wasOpen
+          ? describeIncomplete(incomplete.bytes, this.policy.limits)
+          : `discarded: the connection had already failed (${this.failedAt}); its last frame was cut off too`,
+      });
+      if (!wasOpen) this.counts.discarded++;
+    }
+    this.onClosed(this);
+  }
+}

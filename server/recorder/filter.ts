@@ -1,0 +1,33 @@
+import type { Outcome, StoredRecord } from './record.js';
+
+/** Which records a list, a wait or an assertion is about; every given field must match. */
+export interface RecordFilter {
+  /** Hex; spaces and case are ignored. */
+  token?: string;
+  outcome?: Outcome | Outcome[];
+  topic?: string;
+  /** Records after this sequence number. */
+  since?: number;
+  connectionId?: number;
+  identifier?: number;
+  status?: number;
+  command?: number;
+}
+
+export function normalizeToken(token: string): string {
+  return token.replace(/[\s<>:]/g, '').toLowerCase();
+}
+
+export function compileFilter(filter: RecordFilter = {}): (record: StoredRecord) => boolean {
+  const token = filter.token === undefined ? undefined : normalizeToken(filter.token);
+  const outcomes = filter.outcome === undefined ? undefined : new Set(Array.isArray(filter.outcome) ? filter.outcome : [filter.outcome]);
+  return (r) =>
+    (token === undefined || r.tokenHex === token) &&
+    (outcomes === undefined || outcomes.has(r.outcome)) &&
+    (filter.topic === undefined || r.connection.topic === filter.topic) &&
+    (filter.since === undefined || r.seq > filter.since) &&
+    (filter.connectionId === undefined || r.connection.id === filter.connectionId) &&
+    (filter.identifier === undefined || r.identifier === filter.identifier) &&
+    (filter.status === undefined || r.status === filter.status) &&
+    (filter.command === undefined || r.command === filter.command);
+}

@@ -1,0 +1,163 @@
+import { parsePayload, statusName, type PayloadWarning } from '../../protocol/binary/index.js';
+
+export type Outcome = 'accepted' | 'rejected' | 'discarded' | 'incomplete';
+export const OUTCOMES: readonly Outcome[] = ['accepted', 'rejected', 'discarded', 'incomplete'];
+
+export type Protocol = 'binary';
+
+/** Who sent: one object per connection, shared by its records. */
+export interface ConnectionInfo {
+  id: number;
+  protocol: Protocol;
+  /** "address:port" of the sender. */
+  peer: string;
+  topic: string | null;
+  environment: string | null;
+}
+
+/** One notification as the library, the control API, the JSONL file and the CLI show it. */
+export interface NotificationRecord {
+  seq: number;
+  /** ISO 8601 time of the decision. */
+  time: string;
+  protocol: Protocol;
+  connectionId: number;
+  peer: string;
+  topic: string | null;
+  environment: string | null;
+  command: number | null;
+  identifier: number | null;
+  expiry: number | null;
+  priority: number | null;
+  /** Hex, lower case. */
+  token: string | null;
+  /** The payload as UTF-8 text (as received; may not be JSON). */
+  payload: string | null;
+  /** The payload parsed, or null when it is not JSON. */
+  payloadJson: unknown;
+  warnings: PayloadWarning[];
+  outcome: Outcome;
+  status: number | null;
+  statusName: string | null;
+  reason: string | null;
+  /** Id of the fault rule that decided this outcome, if one did. */
+  rule: string | null;
+  /** The frame's bytes, hex. */
+  bytes: string;
+}
+
+export interface RecordInput {
+  connection: ConnectionInfo;
+  command: number | null;
+  identifier?: number | null;
+  expiry?: number | null;
+  priority?: number | null;
+  /** The frame's bytes (a view: the recorder copies them). */
+  bytes: Buffer;
+  /** Views into `bytes` (or separate buffers), when the frame got that far. */
+  token?: Buffer | null;
+  payload?: Buffer | null;
+  outcome: Outcome;
+  status?: number | null;
+  reason?: string | null;
+  rule?: string | null;
+  /** Known already (strict mode computes them on the socket path); otherwise worked out when read. */
+  warnings?: PayloadWarning[];
+}
+
+const NONE = -1;
+
+/**
+ * A record as kept in memory: one copy of the frame's bytes, with the token and payload as
+ * offsets into it, so a record never pins a socket chunk and costs little beyond its bytes.
+ * The JSON view (hex, parsed payload, warnings) is made when someone reads it.
+ */
+export class StoredRecord {
+  readonly bytes: Buffer;
+  private readonly tokenAt: number;
+  private readonly tokenLength: number;
+  private readonly payloadAt: number;
+  private readonly payloadLength: number;
+
+  constructor(
+    readonly seq: number,
+    readonly timeMs: number,
+    readonly connection: ConnectionInfo,
+    readonly command: number | null,
+    readonly identifier: number | null,
+    readonly expiry: number | null,
+    readonly priority: number | null,
+    readonly outcome: Outcome,
+    readonly status: number | null,
+    readonly reason: string | null,
+    readonly rule: string | null,
+    input: RecordInput,
+    private warningsKnown: PayloadWarning[] | undefined,
+  ) {
+    const source = input.bytes;
+    this.bytes = Buffer.from(source);
+    const locate = (part: Buffer | null | undefined): [number, number, Buffer | null] => {
+      if (part === null || part === undefined) return [NONE, 0, null];
+      const at = part.byteOffset - source.byteOffset;
+      if (part.buffer === source.buffer && at >= 0 && at + part.length <= source.length) return [at, part.length, null];
+      return [NONE, part.length, Buffer.from(part)];
+    };
+    let extra: Buffer | null;
+    [this.tokenAt, this.tokenLength, extra] = locate(input.token);
+    if (extra !== null) this.detachedToken = extra;
+    [this.payloadAt, this.payloadLength, extra] = locate(input.payload);
+    if (extra !== null) this.detachedPayload = extra;
+  }
+
+  private detachedToken?: Buffer;
+  private detachedPayload?: Buffer;
+
+  get token(): Buffer | null {
+    if (this.detachedToken !== undefined) return this.detachedToken;
+    return this.tokenAt === NONE ? null : this.bytes.subarray(this.tokenAt, this.tokenAt + this.tokenLength);
+  }
+
+  get payload(): Buffer | null {
+    if (this.detachedPayload !== undefined) return this.detachedPayload;
+    return this.payloadAt === NONE ? null : this.bytes.subarray(this.payloadAt, this.payloadAt + this.payloadLength);
+  }
+
+  get tokenHex(): string | null {
+    return this.token?.toString('hex') ?? null;
+  }
+
+  toJSON(): NotificationRecord {
+    const payload = this.payload;
+    let payloadJson: unknown = null;
+    let warnings = this.warningsKnown ?? [];
+    if (payload !== null) {
+      const parsed = parsePayload(payload, this.priority ?? 10);
+      payloadJson = parsed.json ?? null;
+      if (this.warningsKnown === undefined) warnings = parsed.warnings;
+    }
+    this.warningsKnown = warnings;
+    return {
+      seq: this.seq,
+      time: new Date(this.timeMs).toISOString(),
+      protocol: this.connection.protocol,
+      connectionId: this.connection.id,
+      peer: this.connection.peer,
+      topic: this.connection.topic,
+      environment: this.connection.environment,
+      command: this.command,
+      identifier: this.identifier,
+      expiry: this.expiry,
+      priority: this.priority,
+      token: this.tokenHex,
+      payload: payload === null ? null : payload.toString('utf8'),
+      payloadJson,
+      warnings,
+      outcome: this.outcome,
+      status: this.status,
+      statusName: this.status === null ? null : statusName(this.status),
+      reason: this.reason,
+      rule: this.rule,
+      bytes: this.bytes.toString('hex'),
+    };
+  }
+}

@@ -1,0 +1,1 @@
+export { DeviceRegistry, type DeviceRegistration, type UninstalledToken, type RegistryOptions } from './registry.js';

@@ -1,0 +1,105 @@
+import type { ApnsEnvironment } from '../certs/index.js';
+
+export interface DeviceRegistration {
+  token: string;
+  /** null: valid for every topic. */
+  topic: string | null;
+  /** null: valid in both environments. */
+  environment: ApnsEnvironment | null;
+}
+
+export interface UninstalledToken {
+  token: string;
+  topic: string | null;
+  environment: ApnsEnvironment | null;
+  /** UNIX seconds: when the app was learnt to be gone (the feedback tuple's timestamp). */
+  timestamp: number;
+}
+
+export interface RegistryOptions {
+  /** Only registered tokens are valid; others get status 8. Default false (every 32-byte token is valid). */
+  strict?: boolean;
+}
+
+const normalize = (token: string) => token.replace(/[\s<>:]/g, '').toLowerCase();
+
+function scopeMatches(
+  entry: { topic: string | null; environment: ApnsEnvironment | null },
+  topic: string | null,
+  environment: string | null,
+): boolean {
+  return (entry.topic === null || entry.topic === topic) && (entry.environment === null || entry.environment === environment);
+}
+
+/**
+ * Which device tokens are valid where, and which apps were uninstalled. Open by default:
+ * an unregistered token is valid anywhere, a registered one only for its topic and
+ * environment (a sandbox token sent to production gets status 8, as Apple answered).
+ */
+export class DeviceRegistry {
+  strict: boolean;
+  private readonly registered = new Map<string, DeviceRegistration[]>();
+  private uninstalled: UninstalledToken[] = [];
+
+  constructor(options: RegistryOptions = {}) {
+    this.strict = options.strict ?? false;
+  }
+
+  register(token: string, scope: { topic?: string | null; environment?: ApnsEnvironment | null } = {}): DeviceRegistration {
+    const entry: DeviceRegistration = { token: normalize(token), topic: scope.topic ?? null, environment: scope.environment ?? null };
+    const list = this.registered.get(entry.token) ?? [];
+    if (!list.some((e) => e.topic === entry.topic && e.environment === entry.environment)) list.push(entry);
+    this.registered.set(entry.token, list);
+    return entry;
+  }
+
+  unregister(token: string): boolean {
+    return this.registered.delete(normalize(token));
+  }
+
+  devices(): DeviceRegistration[] {
+    return [...this.registered.values()].flat();
+  }
+
+  /** Token validity for the provider's topic and environment (status 8 when false). */
+  isValid(tokenHex: string, topic: string | null, environment: string | null): boolean {
+    const list = this.registered.get(tokenHex);
+    if (list === undefined) return !this.strict;
+    return list.some((entry) => scopeMatches(entry, topic, environment));
+  }
+
+  /** The app behind the token was removed: the token appears in feedback for its topic and environment. */
+  uninstall(
+    token: string,
+    scope: { topic?: string | null; environment?: ApnsEnvironment | null; timestamp?: number } = {},
+  ): UninstalledToken {
+    const entry: UninstalledToken = {
+      token: normalize(token),
+      topic: scope.topic ?? null,
+      environment: scope.environment ?? null,
+      timestamp: scope.timestamp ?? Math.floor(Date.now() / 1000),
+    };
+    this.uninstalled = this.uninstalled.filter(
+      (e) => !(e.token === entry.token && e.topic === entry.topic && e.environment === entry.environment),
+    );
+    this.uninstalled.push(entry);
+    return entry;
+  }
+
+  pendingFeedback(topic?: string | null, environment?: string | null): UninstalledToken[] {
+    if (topic === undefined && environment === undefined) return [...this.uninstalled];
+    return this.uninstalled.filter((e) => scopeMatches(e, topic ?? null, environment ?? null));
+  }
+
+  /** The feedback list for a provider, cleared once read (Apple's feedback service). */
+  takeFeedback(topic: string | null, environment: string | null): UninstalledToken[] {
+    const taken = this.pendingFeedback(topic, environment);
+    this.uninstalled = this.uninstalled.filter((e) => !taken.includes(e));
+    return taken;
+  }
+
+  clear(): void {
+    this.registered.clear();
+    this.uninstalled = [];
+  }
+}

@@ -1,0 +1,137 @@
+import { EventEmitter } from 'node:events';
+import { normalizeToken } from '../recorder/index.js';
+import { parseRuleSpec, type Rule, type RuleSpec } from './rule.js';
+
+/** What the rules can see of one notification. */
+export interface RuleSubject {
+  tokenHex: string;
+  identifier: number;
+  topic: string | null;
+  payload: Buffer;
+  /** 1-based position of the notification on its connection. */
+  nthOnConnection: number;
+}
+
+/** A small, fast, seedable generator (mulberry32): the same seed gives the same faults. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fieldAt(json: unknown, path: string): { found: boolean; value: unknown } {
+  let value = json;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !(key in (value as object))) return { found: false, value: undefined };
+    value = (value as Record<string, unknown>)[key];
+  }
+  return { found: true, value };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+interface LiveRule extends Rule {
+  random: () => number;
+}
+
+/**
+ * The fault-injection rules, in order: the first rule whose conditions all hold decides.
+ * Counters for nth / everyNth count every notification that reaches the rules.
+ */
+export class RuleSet extends EventEmitter {
+  private rules: LiveRule[] = [];
+  private judged = 0;
+  private nextId = 1;
+
+  add(input: RuleSpec | unknown): Rule {
+    const spec = parseRuleSpec(input);
+    const id = spec.id ?? `rule-${this.nextId++}`;
+    if (this.rules.some((r) => r.id === id)) this.remove(id);
+    const seed = spec.seed ?? 1;
+    const match = { ...(spec.match ?? {}) };
+    if (match.token !== undefined) match.token = normalizeToken(match.token);
+    if (match.tokenPrefix !== undefined) match.tokenPrefix = normalizeToken(match.tokenPrefix);
+    const rule: LiveRule = {
+      id,
+      description: spec.description ?? null,
+      match,
+      action: { ...spec.action },
+      times: spec.times ?? null,
+      seed,
+      fired: 0,
+      random: generator(seed),
+    };
+    this.rules.push(rule);
+    this.emit('change');
+    return this.view(rule);
+  }
+
+  remove(id: string): boolean {
+    const before = this.rules.length;
+    this.rules = this.rules.filter((r) => r.id !== id);
+    if (this.rules.length !== before) this.emit('change');
+    return this.rules.length !== before;
+  }
+
+  clear(): void {
+    this.rules = [];
+    this.judged = 0;
+    this.emit('change');
+  }
+
+  list(): Rule[] {
+    return this.rules.map((r) => this.view(r));
+  }
+
+  get size(): number {
+    return this.rules.length;
+  }
+
+  /** Counts the notification and returns the rule that fires for it, if any. */
+  evaluate(subject: RuleSubject): Rule | null {
+    const nth = ++this.judged;
+    if (this.rules.length === 0) return null;
+    let json: unknown;
+    let parsed = false;
+    for (const rule of this.rules) {
+      if (rule.times !== null && rule.fired >= rule.times) continue;
+      const m = rule.match;
+      if (m.token !== undefined && m.token !== subject.tokenHex) continue;
+      if (m.tokenPrefix !== undefined && !subject.tokenHex.startsWith(m.tokenPrefix)) continue;
+      if (m.identifier !== undefined && m.identifier !== subject.identifier) continue;
+      if (m.topic !== undefined && m.topic !== subject.topic) continue;
+      if (m.nth !== undefined && m.nth !== nth) continue;
+      if (m.nthOnConnection !== undefined && m.nthOnConnection !== subject.nthOnConnection) continue;
+      if (m.everyNth !== undefined && nth % m.everyNth !== 0) continue;
+      if (m.payloadField !== undefined) {
+        if (!parsed) {
+          parsed = true;
+          try {
+            json = JSON.parse(subject.payload.toString('utf8'));
+          } catch {
+            json = undefined;
+          }
+        }
+        const field = fieldAt(json, m.payloadField.path);
+        if (!field.found) continue;
+        if ('equals' in m.payloadField && !sameValue(field.value, m.payloadField.equals)) continue;
+      }
+      if (m.probability !== undefined && !(rule.random() < m.probability)) continue;
+      rule.fired++;
+      return this.view(rule);
+    }
+    return null;
+  }
+
+  private view(rule: LiveRule): Rule {
+    const { random: _random, ...rest } = rule;
+    return { ...rest, match: { ...rest.match }, action: { ...rest.action } };
+  }
+}

@@ -1,0 +1,186 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Limits } from '../protocol/binary/index.js';
+import { createProviderCertificate, loadOrCreateState, type ApnsEnvironment, type PemPair, type StateCertificates } from './certs/index.js';
+import { ControlApi } from './control/index.js';
+import { FeedbackService } from './feedback/index.js';
+import { BinaryGateway, type ClientAuth } from './gateway/index.js';
+import { Recorder, type NotificationRecord, type RecordFilter, type WaitOptions } from './recorder/index.js';
+import { DeviceRegistry } from './registry/index.js';
+import { RuleSet, loadScenario, parseScenario, type RuleSpec, type Scenario } from './rules/index.js';
+
+export interface SimulatorOptions {
+  /** Listening address for every service. Default 127.0.0.1. */
+  host?: string;
+  /** Binary gateway port. Default 0 (a free port); `apns-mock serve` uses 2195. */
+  port?: number;
+  /** Feedback service port. Default 0; `serve` uses 2196. */
+  feedbackPort?: number;
+  /** Control API port, or false for none. Default 0; `serve` uses 2198. */
+  controlPort?: number | false;
+  /** Bearer token the control API requires; needed when host is not loopback. */
+  controlToken?: string;
+  /** State directory (CA, server certificate). Default: a fresh temporary one, removed by close(). */
+  state?: string;
+  /** Topic (bundle id) of the provider credentials made for the caller. Default com.example.app. */
+  topic?: string;
+  /** Environment of those credentials. Default development. */
+  environment?: ApnsEnvironment;
+  clientAuth?: ClientAuth;
+  /** Payload warnings reject with status 7. */
+  strict?: boolean;
+  /** Only registered device tokens are valid; others get status 8. */
+  strictDevices?: boolean;
+  errorDelayMs?: number;
+  idleTimeoutMs?: number;
+  /** A certificate for the other environment connects, then is dropped (as Apple's did). */
+  gatewayEnvironment?: ApnsEnvironment | null;
+  limits?: Partial<Limits>;
+  maxRecords?: number;
+  /** Append every record to this JSON Lines file. */
+  record?: string;
+  /** A scenario file path, or its contents: rules, devices, uninstalled tokens. */
+  scenario?: string | Scenario | unknown;
+  rules?: RuleSpec[];
+}
+
+export interface ProviderCredentials extends PemPair {
+  /** The CA that signed the simulator's server certificate: trust it to connect. */
+  ca: string;
+  topic: string;
+  environment: ApnsEnvironment;
+}
+
+export interface Simulator {
+  host: string;
+  ports: { gateway: number; feedback: number; control: number | null };
+  /** Base URL of the control API, or null when it is off. */
+  controlUrl: string | null;
+  state: string;
+  caPath: string;
+  /** A provider certificate and key for `topic`, and the CA to trust. */
+  credentials: ProviderCredentials;
+  /** Another provider certificate, signed by the same CA. */
+  createCredentials(topic: string, environment?: ApnsEnvironment, extraTopics?: string[]): Promise<ProviderCredentials>;
+  recorder: Recorder;
+  rules: RuleSet;
+  devices: DeviceRegistry;
+  gateway: BinaryGateway;
+  feedback: FeedbackService;
+  control: ControlApi | null;
+  records(filter?: RecordFilter): NotificationRecord[];
+  waitFor(filter?: RecordFilter, options?: WaitOptions): Promise<NotificationRecord[]>;
+  /** Machine-readable facts: ports, CA path, state directory. */
+  describe(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function scenarioOf(input: SimulatorOptions['scenario']): Promise<Scenario | null> {
+  if (input === undefined || input === null) return null;
+  return typeof input === 'string' ? loadScenario(input) : parseScenario(input);
+}
+
+/**
+ * Starts the whole simulator: binary gateway, feedback service and control API, sharing one
+ * recorder, device registry and rule set. Defaults suit tests: free ports, fresh certificates.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const host = options.host ?? '127.0.0.1';
+  const scenario = await scenarioOf(options.scenario);
+  const temporaryState = options.state === undefined;
+  const stateDir = options.state === undefined ? await mkdtemp(join(tmpdir(), 'apns-mock-')) : resolve(options.state);
+  let certs: StateCertificates;
+  try {
+    certs = await loadOrCreateState(stateDir);
+  } catch (error) {
+    if (temporaryState) await rm(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  const topic = options.topic ?? 'com.example.app';
+  const environment = options.environment ?? 'development';
+  const createCredentials = async (t: string, env: ApnsEnvironment = 'development', extraTopics?: string[]): Promise<ProviderCredentials> => {
+    const pair = await createProviderCertificate(certs.ca, { topic: t, environment: env, extraTopics });
+    return { ...pair, ca: certs.ca.cert, topic: t, environment: env };
+  };
+  const credentials = await createCredentials(topic, environment);
+
+  const recorder = new Recorder({ maxRecords: options.maxRecords, jsonlPath: options.record });
+  const devices = new DeviceRegistry({ strict: options.strictDevices });
+  const rules = new RuleSet();
+  for (const spec of [...(scenario?.rules ?? []), ...(options.rules ?? [])]) rules.add(spec);
+  for (const d of scenario?.devices ?? []) devices.register(d.token, d);
+  for (const d of scenario?.uninstalled ?? []) devices.uninstall(d.token, d);
+
+  const tls = { key: certs.server.key, cert: certs.server.cert, ca: certs.ca.cert };
+  const gateway = new BinaryGateway({
+    host,
+    port: options.port ?? 0,
+    tls,
+    clientAuth: options.clientAuth,
+    recorder,
+    registry: devices,
+    rules,
+    limits: options.limits,
+    strict: options.strict,
+    errorDelayMs: options.errorDelayMs,
+    idleTimeoutMs: options.idleTimeoutMs,
+    environment: options.gatewayEnvironment,
+  });
+  const feedback = new FeedbackService({ host, port: options.feedbackPort ?? 0, tls, clientAuth: options.clientAuth, registry: devices });
+  let control: ControlApi | null = null;
+  const started: { close(): Promise<void> }[] = [];
+  const describe = () => ({
+    gateway: gateway.port,
+    feedback: feedback.port,
+    control: control?.port ?? null,
+    host,
+    ca: certs.ca.certPath,
+    state: stateDir,
+  });
+  try {
+    await gateway.listen();
+    started.push(gateway);
+    await feedback.listen();
+    started.push(feedback);
+    if (options.controlPort !== false) {
+      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, recorder, rules, registry: devices, gateway, describe });
+      await control.listen();
+      started.push(control);
+    }
+  } catch (error) {
+    await Promise.all(started.map((s) => s.close()));
+    recorder.close();
+    if (temporaryState) await rm(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closed: Promise<void> | null = null;
+  return {
+    host,
+    ports: { gateway: gateway.port, feedback: feedback.port, control: control?.port ?? null },
+    controlUrl: control === null ? null : `http://${urlHost}:${control.port}`,
+    state: stateDir,
+    caPath: certs.ca.certPath,
+    credentials,
+    createCredentials,
+    recorder,
+    rules,
+    devices,
+    gateway,
+    feedback,
+    control,
+    records: (filter) => recorder.list(filter),
+    waitFor: (filter, waitOptions) => recorder.waitFor(filter, waitOptions),
+    describe,
+    close() {
+      closed ??= (async () => {
+        await Promise.all(started.map((s) => s.close()));
+        recorder.close();
+        if (temporaryState) await rm(stateDir, { recursive: true, force: true });
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,5 +1,7 @@
 import type { CommandModule } from 'yargs';
+import { serveCommand } from './serve.js';
 
 // One file per command; each line below registers one. Keep one command per line.
 export const commands: CommandModule<any, any>[] = [
+  serveCommand,
 ];

@@ -4,4 +4,5 @@ import { serveCommand } from './serve.js';
 // One file per command; each line below registers one. Keep one command per line.
 export const commands: CommandModule<any, any>[] = [
   serveCommand,
+  (await import('./certs.js')).certsCommand,
 ];

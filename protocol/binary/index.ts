@@ -5,3 +5,4 @@ export { DecodedFrame, FrameDecoder, type DecodeEvent, type DecodeSink, type Fra
 export * from './encoder.js';
 export * from './feedback.js';
 export * from './validate.js';
+export * from './explain.js';

@@ -520,8 +520,8 @@ function describeCut(layout: Layout, cut: Cut): string {
     const body = arrivedInFrame - FRAME_HEADER;
     text += `; the frame length field at offset ${frameLength.offset} says ${plural(frameLength.value, 'byte')} of items follow, ${fmt(body)} arrived`;
     if (cut.name !== 'items') {
-      const declared = cut.declaredBy && cut.declaredBy.name !== 'frame length' ? `, its header says ${fmt(cut.expected)}` : ` of ${fmt(cut.expected)}`;
-      text += `; it stops inside the ${cut.name} at offset ${cut.offset} (${plural(cut.arrived, 'byte')}${declared})`;
+      const of = cut.declaredBy?.name === 'item header' ? `the ${plural(cut.expected, 'byte')} its item header declares` : plural(cut.expected, 'byte');
+      text += `; it stops inside the ${cut.name} at offset ${cut.offset} (${fmt(cut.arrived)} of ${of})`;
     }
     return text;
   }

@@ -1,11 +1,17 @@
-import type { BinaryProtocolError, Limits } from '../../protocol/binary/index.js';
+import { explain, type BinaryProtocolError, type Limits } from '../../protocol/binary/index.js';
 
-/** Words for a person: why a malformed frame was refused. */
-export function describeFailure(error: BinaryProtocolError, _limits: Limits): string {
-  return error.message;
+// Only rejected and cut-off frames come here, so the full explanation is affordable; the
+// same `explain` serves `apns-mock decode` and the inspector, so every place says the same.
+
+/** Words for a person: why a malformed frame was refused (with the misalignment diagnosis). */
+export function describeFailure(error: BinaryProtocolError, limits: Limits): string {
+  const verdict = explain(error.bytes, { limits }).frames[0]?.verdict;
+  return verdict !== undefined && verdict.status === error.status ? verdict.reason : error.message;
 }
 
 /** Words for a person: what was missing when the connection closed inside a frame. */
-export function describeIncomplete(bytes: Buffer, _limits: Limits): string {
-  return `the connection closed inside a frame after ${bytes.length} byte(s)`;
+export function describeIncomplete(bytes: Buffer, limits: Limits): string {
+  const verdict = explain(bytes, { limits }).frames[0]?.verdict;
+  const reason = verdict?.outcome === 'incomplete' ? verdict.reason : `the frame is cut off after ${bytes.length} byte(s)`;
+  return `the connection closed inside a frame: ${reason}`;
 }

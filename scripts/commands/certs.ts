@@ -1,6 +1,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { DEFAULT_P12_PASSPHRASE } from '../../server/certs/bundle.js';
 import { UsageError } from './shared.js';
 
 interface CertsArgs {
@@ -53,7 +54,7 @@ function pathProblem(error: unknown, option: string, value: string): unknown {
 
 export const certsCommand: CommandModule<object, CertsArgs> = {
   command: 'certs',
-  describe: 'Write a provider certificate as Apple issued them (PEM, key, .p12) and the CA, signed by the state directory',
+  describe: 'Write a provider certificate as Apple issued them (PEM, key, .p12) and the CA, signed by the state directory\'s CA',
   builder: (yargs: Argv) =>
     yargs
       .option('topic', { type: 'string', demandOption: true, describe: 'Bundle id: the certificate UID and its topic' })
@@ -64,12 +65,12 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
         describe: 'Environment extension of the certificate (development is the sandbox)',
       })
       .option('extra-topic', { type: 'string', array: true, default: [], describe: 'More topics, e.g. com.example.app.voip (repeatable)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'Directory to write cert.pem, key.pem, cert.p12 and ca.pem to' })
-      .option('passphrase', { type: 'string', default: 'apns-mock', describe: 'Passphrase of the .p12' })
+      .option('out', { type: 'string', demandOption: true, describe: 'Directory for cert.pem, key.pem, cert.p12 and ca.pem' })
+      .option('passphrase', { type: 'string', default: DEFAULT_P12_PASSPHRASE, describe: 'Passphrase of the .p12' })
       .option('state', { type: 'string', default: '.apns-mock', describe: 'State directory holding the CA (created if missing)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the paths as one JSON line' })
       .example('$0 certs --topic com.example.app --out certs', 'development certificate, signed by .apns-mock/ca.pem')
-      .example('$0 certs --topic com.example.app --env production --extra-topic com.example.app.voip --out certs --json', '') as unknown as Argv<CertsArgs>,
+      .example('$0 certs --topic com.example.app --env production --extra-topic com.example.app.voip --out certs --json', 'production, with the VoIP topic; paths as JSON') as unknown as Argv<CertsArgs>,
   handler: async (args) => {
     const topic = checkTopic(single(args.topic, 'topic'), 'topic');
     const environment = single(args.env, 'env') as 'development' | 'production';

@@ -19,7 +19,7 @@ export interface Tlv {
   end: number;
 }
 
-export function encodeTlv(tag: number, contents: Uint8Array): Uint8Array {
+export function encodeTlv(tag: number, contents: Uint8Array): Uint8Array<ArrayBuffer> {
   const length = contents.length;
   let header: number[];
   if (length < 0x80) {
@@ -35,7 +35,7 @@ export function encodeTlv(tag: number, contents: Uint8Array): Uint8Array {
   return out;
 }
 
-export function encodeSequence(items: Uint8Array[]): Uint8Array {
+export function encodeSequence(items: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const total = items.reduce((sum, item) => sum + item.length, 0);
   const contents = new Uint8Array(total);
   let offset = 0;
@@ -46,7 +46,7 @@ export function encodeSequence(items: Uint8Array[]): Uint8Array {
   return encodeTlv(TAG_SEQUENCE, contents);
 }
 
-export function encodeUtf8String(text: string): Uint8Array {
+export function encodeUtf8String(text: string): Uint8Array<ArrayBuffer> {
   return encodeTlv(TAG_UTF8_STRING, new TextEncoder().encode(text));
 }
 

@@ -89,7 +89,7 @@ export function providerIdentity(cert: X509Certificate | Buffer | Uint8Array | n
 
   let parsed: AsnCertificate | null = null;
   try {
-    parsed = new AsnCertificate(raw);
+    parsed = new AsnCertificate(new Uint8Array(raw));
   } catch {
     parsed = null;
   }

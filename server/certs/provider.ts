@@ -48,7 +48,7 @@ function topicKind(topic: string, extra: string): string {
   return extra.startsWith(`${topic}.`) ? extra.slice(topic.length + 1) : 'app';
 }
 
-function topicsExtensionValue(topic: string, extraTopics: string[]): Uint8Array {
+function topicsExtensionValue(topic: string, extraTopics: string[]): Uint8Array<ArrayBuffer> {
   const items: Uint8Array[] = [encodeUtf8String(topic), encodeSequence([encodeUtf8String('app')])];
   for (const extra of extraTopics) {
     items.push(encodeUtf8String(extra), encodeSequence([encodeUtf8String(topicKind(topic, extra))]));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Limits } from '../protocol/binary/index.js';
 import { createProviderCertificate, loadOrCreateState, type ApnsEnvironment, type PemPair, type StateCertificates } from './certs/index.js';
-import { ControlApi } from './control/index.js';
+import { ControlApi, isLoopback } from './control/index.js';
 import { FeedbackService } from './feedback/index.js';
 import { BinaryGateway, type ClientAuth } from './gateway/index.js';
 import { Recorder, type NotificationRecord, type RecordFilter, type WaitOptions } from './recorder/index.js';
@@ -87,6 +87,10 @@ async function scenarioOf(input: SimulatorOptions['scenario']): Promise<Scenario
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const host = options.host ?? '127.0.0.1';
+  if (options.controlPort !== false && !isLoopback(host) && !options.controlToken) {
+    // Checked before anything binds: the control API can change the simulator, so off loopback it needs a token.
+    throw new Error(`the control API may bind to ${host} only with a control token (--control-token)`);
+  }
   const scenario = await scenarioOf(options.scenario);
   const temporaryState = options.state === undefined;
   const stateDir = options.state === undefined ? await mkdtemp(join(tmpdir(), 'apns-mock-')) : resolve(options.state);

@@ -23,13 +23,14 @@ export interface ProviderBundlePaths {
 }
 
 /**
- * A PKCS#12 file like the one Keychain Access exported, with algorithms OpenSSL 3 reads by
- * default (no -legacy): the key shrouded with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), the
+ * A PKCS#12 file holding what Keychain Access exported (the certificate, its key, the common
+ * name as friendly name) but with algorithms OpenSSL 3 reads by default, where Keychain's
+ * RC2/3DES needed -legacy: the key shrouded with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), the
  * certificate in clear, and an HMAC-SHA1 integrity check.
  */
 async function toPkcs12(provider: PemPair, passphrase: string): Promise<Buffer> {
   const { default: forge } = await import('node-forge');
-  // node-forge reads RSA keys only, so normalise to PKCS#1 first.
+  // node-forge reads RSA keys only; node reads any PEM form and hands it PKCS#1.
   const keyObject = createPrivateKey(provider.key);
   if (keyObject.asymmetricKeyType !== 'rsa') {
     throw new TypeError(`a .p12 can be written for RSA keys only (Apple's were RSA 2048); this key is ${keyObject.asymmetricKeyType}`);

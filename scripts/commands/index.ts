@@ -5,4 +5,5 @@ import { serveCommand } from './serve.js';
 export const commands: CommandModule<any, any>[] = [
   serveCommand,
   (await import('./certs.js')).certsCommand,
+  (await import('./decode.js')).decodeCommand,
 ];

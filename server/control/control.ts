@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { OUTCOMES, WaitTimeoutError, type Outcome, type RecordFilter, type Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
-import { RuleError, type RuleSet } from '../rules/index.js';
+import { RuleError, parseRuleSpec, type RuleSet } from '../rules/index.js';
 import type { BinaryGateway } from '../gateway/index.js';
 import { HttpError, durationParam, intParam, readJson, sendJson } from './http.js';
 
@@ -165,8 +165,10 @@ export class ControlApi {
         return sendJson(response, 200, rules.list());
       case 'POST /rules': {
         const body = await readJson(request);
-        const added = Array.isArray(body) ? body.map((r) => rules.add(r)) : rules.add(body);
-        return sendJson(response, 201, added);
+        // Every rule is checked before any is added: a refused array changes nothing.
+        const specs = Array.isArray(body) ? body.map((r, i) => parseRuleSpec(r, `rules[${i}]`)) : [parseRuleSpec(body)];
+        const added = specs.map((spec) => rules.add(spec));
+        return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
       }
       case 'DELETE /rules':
         rules.clear();
@@ -210,7 +212,7 @@ export class ControlApi {
       if (!registry.unregister(match[1])) throw new HttpError(404, `no registered device ${match[1]}`);
       return sendJson(response, 200, { removed: match[1].toLowerCase() });
     }
-    const known = ENDPOINTS.some((e) => e.split(' ')[1] === path);
+    const known = ENDPOINT_PATHS.some((pattern) => pattern.test(path));
     throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no endpoint ${path}; GET / lists them`);
   }
 }
@@ -235,3 +237,6 @@ export const ENDPOINTS = [
   'GET /stats',
   'GET /health',
 ];
+
+/** The endpoints' paths as patterns (`:id` is one segment), to tell a wrong method (405) from an unknown path (404). */
+const ENDPOINT_PATHS = [...new Set(ENDPOINTS.map((e) => e.split(' ')[1]))].map((p) => new RegExp(`^${p.replace(/:[a-z]+/g, '[^/]+')}$`));

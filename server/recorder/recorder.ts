@@ -146,7 +146,8 @@ export class Recorder extends EventEmitter {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        const seen = this.list({}, 50);
+        // The newest records: what a failed wait most likely missed by.
+        const seen = this.find().slice(-50).map((r) => r.toJSON());
         reject(
           new WaitTimeoutError(
             `waited ${timeoutMs} ms for ${count} record(s) matching ${JSON.stringify(filter)}; ${waiter.found.length} matched, ${this.size} kept`,

@@ -1,1 +1,2 @@
 export * from './binary/index.js';
+export * from './http2/index.js';

@@ -1,0 +1,5 @@
+export * from './reasons.js';
+export * from './constants.js';
+export * from './validate.js';
+export * from './jwt.js';
+export * from './broadcast.js';

@@ -12,6 +12,9 @@ export interface RecordFilter {
   identifier?: number;
   status?: number;
   command?: number;
+  protocol?: 'binary' | 'http2';
+  /** HTTP/2: the apns-id sent in the response. */
+  apnsId?: string;
 }
 
 export function normalizeToken(token: string): string {
@@ -24,10 +27,12 @@ export function compileFilter(filter: RecordFilter = {}): (record: StoredRecord)
   return (r) =>
     (token === undefined || r.tokenHex === token) &&
     (outcomes === undefined || outcomes.has(r.outcome)) &&
-    (filter.topic === undefined || r.connection.topic === filter.topic) &&
+    (filter.topic === undefined || r.topic === filter.topic) &&
     (filter.since === undefined || r.seq > filter.since) &&
     (filter.connectionId === undefined || r.connection.id === filter.connectionId) &&
     (filter.identifier === undefined || r.identifier === filter.identifier) &&
     (filter.status === undefined || r.status === filter.status) &&
-    (filter.command === undefined || r.command === filter.command);
+    (filter.command === undefined || r.command === filter.command) &&
+    (filter.protocol === undefined || r.connection.protocol === filter.protocol) &&
+    (filter.apnsId === undefined || r.http2?.apnsId === filter.apnsId);
 }

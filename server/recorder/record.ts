@@ -3,7 +3,39 @@ import { parsePayload, statusName, type PayloadWarning } from '../../protocol/bi
 export type Outcome = 'accepted' | 'rejected' | 'discarded' | 'incomplete';
 export const OUTCOMES: readonly Outcome[] = ['accepted', 'rejected', 'discarded', 'incomplete'];
 
-export type Protocol = 'binary';
+export type Protocol = 'binary' | 'http2';
+
+/**
+ * What an HTTP/2 request carried and what it was answered. On HTTP/2 records `status` is the
+ * HTTP status (200 when accepted; null when the request got no response: GOAWAY, RST_STREAM,
+ * a closed connection), `statusName` Apple's reason (`BadDeviceToken`; null on 200), and
+ * `reason` the words saying why.
+ */
+export interface Http2RecordDetails {
+  method: string;
+  path: string;
+  authority: string | null;
+  /** The request headers; a provider token's signature is cut off. */
+  headers: Record<string, string>;
+  streamId: number;
+  /** Sent in the response: the one given, or the one made. */
+  apnsId: string;
+  /** Development environment only. */
+  apnsUniqueId: string | null;
+  pushType: string | null;
+  collapseId: string | null;
+  /** Broadcasts. */
+  channelId: string | null;
+  /** null when no response was sent. */
+  status: number | null;
+  /** Apple's reason in the response body; null on success. */
+  reason: string | null;
+  /** The 410 body's timestamp, milliseconds. */
+  timestamp: number | null;
+  auth: 'certificate' | 'token' | null;
+  teamId: string | null;
+  keyId: string | null;
+}
 
 /** Who sent: one object per connection, shared by its records. */
 export interface ConnectionInfo {
@@ -42,8 +74,10 @@ export interface NotificationRecord {
   reason: string | null;
   /** Id of the fault rule that decided this outcome, if one did. */
   rule: string | null;
-  /** The frame's bytes, hex. */
+  /** The frame's bytes, hex (HTTP/2: the request body's). */
   bytes: string;
+  /** HTTP/2 requests only; null on binary records. */
+  http2: Http2RecordDetails | null;
 }
 
 export interface RecordInput {
@@ -63,6 +97,9 @@ export interface RecordInput {
   rule?: string | null;
   /** Known already (strict mode computes them on the socket path); otherwise worked out when read. */
   warnings?: PayloadWarning[];
+  /** The notification's own topic when it is not the connection's (HTTP/2: apns-topic). */
+  topic?: string | null;
+  http2?: Http2RecordDetails | null;
 }
 
 const NONE = -1;
@@ -107,10 +144,19 @@ export class StoredRecord {
     if (extra !== null) this.detachedToken = extra;
     [this.payloadAt, this.payloadLength, extra] = locate(input.payload);
     if (extra !== null) this.detachedPayload = extra;
+    if (input.topic !== undefined) this.ownTopic = input.topic;
+    if (input.http2) this.http2 = input.http2;
   }
 
   private detachedToken?: Buffer;
   private detachedPayload?: Buffer;
+  private ownTopic?: string | null;
+  http2: Http2RecordDetails | null = null;
+
+  /** The notification's topic: its own (HTTP/2) or its connection's. */
+  get topic(): string | null {
+    return this.ownTopic !== undefined ? this.ownTopic : this.connection.topic;
+  }
 
   get token(): Buffer | null {
     if (this.detachedToken !== undefined) return this.detachedToken;
@@ -142,7 +188,7 @@ export class StoredRecord {
       protocol: this.connection.protocol,
       connectionId: this.connection.id,
       peer: this.connection.peer,
-      topic: this.connection.topic,
+      topic: this.topic,
       environment: this.connection.environment,
       command: this.command,
       identifier: this.identifier,
@@ -154,10 +200,11 @@ export class StoredRecord {
       warnings,
       outcome: this.outcome,
       status: this.status,
-      statusName: this.status === null ? null : statusName(this.status),
+      statusName: this.http2 !== null ? this.http2.reason : this.status === null ? null : statusName(this.status),
       reason: this.reason,
       rule: this.rule,
       bytes: this.bytes.toString('hex'),
+      http2: this.http2,
     };
   }
 }

@@ -30,6 +30,8 @@ import {
  */
 export class DecodedFrame {
   readonly kind = 'frame' as const;
+  private view: Buffer | null = null;
+
   constructor(
     readonly command: NotificationCommand,
     /** 0 when the frame carries none (command 0, or command 2 without item 3). */
@@ -39,11 +41,19 @@ export class DecodedFrame {
     readonly priority: number,
     readonly token: Buffer,
     readonly payload: Buffer,
-    readonly bytes: Buffer,
+    /** The buffer the frame lies in, and where: `bytes` is made from them when first asked for. */
+    private readonly source: Buffer,
+    private readonly start: number,
+    readonly length: number,
     readonly streamOffset: number,
     /** Command 2 only: bit n set when item n was present. */
     readonly itemMask: number,
   ) {}
+
+  /** The whole frame. Made on first use: a view costs as much as decoding the rest of a frame. */
+  get bytes(): Buffer {
+    return (this.view ??= this.source.subarray(this.start, this.start + this.length));
+  }
 
   hasItem(itemId: number): boolean {
     return (this.itemMask & (1 << itemId)) !== 0;
@@ -281,7 +291,9 @@ export class FrameDecoder {
         DEFAULT_PRIORITY,
         buf.subarray(tokenStart, tokenStart + tokenLength),
         buf.subarray(payloadStart, payloadStart + payloadLength),
-        buf.subarray(start, start + extent),
+        buf,
+        start,
+        extent,
         this.consumed,
         0,
       ),
@@ -322,48 +334,38 @@ export class FrameDecoder {
     let tokenLength = 0;
     let payloadStart = 0;
     let payloadLength = 0;
-    const structure = (reason: string): number => {
-      this.report(sink, ItemStructureError, { status: Status.ProtocolError, field: 'item', reason }, Command.Frame, identifier, buf, start, extent, expiry);
-      return this.skipReported(extent, extent);
-    };
     while (p < end) {
-      const offset = p - start;
       if (end - p < ITEM_HEADER) {
-        return structure(`item header at frame offset ${offset} needs 3 bytes; the frame has ${end - p} left`);
+        return this.structure(sink, `item header at frame offset ${p - start} needs 3 bytes; the frame has ${end - p} left`, identifier, expiry, buf, start, extent);
       }
       const id = buf[p];
-      const length = buf.readUInt16BE(p + 1);
-      if (p + ITEM_HEADER + length > end) {
-        return structure(`item ${id} at frame offset ${offset} declares ${length} bytes; the frame has ${end - p - ITEM_HEADER} left`);
+      const length = (buf[p + 1] << 8) | buf[p + 2];
+      const data = p + ITEM_HEADER;
+      if (data + length > end) {
+        return this.structure(sink, `item ${id} at frame offset ${p - start} declares ${length} bytes; the frame has ${end - data} left`, identifier, expiry, buf, start, extent);
       }
       if (id < ItemId.DeviceToken || id > ItemId.Priority) {
-        return structure(`unknown item id ${id} at frame offset ${offset}`);
+        return this.structure(sink, `unknown item id ${id} at frame offset ${p - start}`, identifier, expiry, buf, start, extent);
       }
       if ((mask & (1 << id)) !== 0) {
-        return structure(`item ${id} appears twice (again at frame offset ${offset})`);
+        return this.structure(sink, `item ${id} appears twice (again at frame offset ${p - start})`, identifier, expiry, buf, start, extent);
       }
       mask |= 1 << id;
-      const data = p + ITEM_HEADER;
-      switch (id) {
-        case ItemId.DeviceToken:
-          tokenStart = data;
-          tokenLength = length;
-          break;
-        case ItemId.Payload:
-          payloadStart = data;
-          payloadLength = length;
-          break;
-        case ItemId.Identifier:
-          if (length !== 4) return structure(`identifier item is ${length} bytes; it must be 4`);
-          identifier = buf.readUInt32BE(data);
-          break;
-        case ItemId.Expiry:
-          if (length !== 4) return structure(`expiration item is ${length} bytes; it must be 4`);
-          expiry = buf.readUInt32BE(data);
-          break;
-        default:
-          if (length !== 1) return structure(`priority item is ${length} bytes; it must be 1`);
-          priority = buf[data];
+      if (id === ItemId.DeviceToken) {
+        tokenStart = data;
+        tokenLength = length;
+      } else if (id === ItemId.Payload) {
+        payloadStart = data;
+        payloadLength = length;
+      } else if (id === ItemId.Identifier) {
+        if (length !== 4) return this.structure(sink, `identifier item is ${length} bytes; it must be 4`, identifier, expiry, buf, start, extent);
+        identifier = ((buf[data] << 24) | (buf[data + 1] << 16) | (buf[data + 2] << 8) | buf[data + 3]) >>> 0;
+      } else if (id === ItemId.Expiry) {
+        if (length !== 4) return this.structure(sink, `expiration item is ${length} bytes; it must be 4`, identifier, expiry, buf, start, extent);
+        expiry = ((buf[data] << 24) | (buf[data + 1] << 16) | (buf[data + 2] << 8) | buf[data + 3]) >>> 0;
+      } else {
+        if (length !== 1) return this.structure(sink, `priority item is ${length} bytes; it must be 1`, identifier, expiry, buf, start, extent);
+        priority = buf[data];
       }
       p = data + length;
     }
@@ -390,12 +392,20 @@ export class FrameDecoder {
         priority,
         token,
         buf.subarray(payloadStart, payloadStart + payloadLength),
-        buf.subarray(start, end),
+        buf,
+        start,
+        extent,
         this.consumed,
         mask,
       ),
     );
     return extent;
+  }
+
+  /** A command-2 item that is unknown, repeated, of the wrong length or overrunning: status 128. */
+  private structure(sink: DecodeSink, reason: string, identifier: number, expiry: number, buf: Buffer, start: number, extent: number): number {
+    this.report(sink, ItemStructureError, { status: Status.ProtocolError, field: 'item', reason }, Command.Frame, identifier, buf, start, extent, expiry);
+    return this.skipReported(extent, extent);
   }
 
   private report(

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   BinaryProtocolError,
@@ -63,6 +64,7 @@ export class GatewaySession {
   private ruleErrorDelayMs: number | null = null;
   /** Stream offset at which a 'drop' rule resets the connection. */
   private dropAt = Infinity;
+  private dropReason = 'connection dropped';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sink = (event: DecodeEvent) => this.onEvent(event);
 
@@ -118,9 +120,16 @@ export class GatewaySession {
     }
     this.bytesReceived = end;
     this.decoder.push(chunk, this.sink);
+    // A drop rule fired inside this chunk: the reset comes at its point, and what followed never arrived.
+    if (end >= this.dropAt && !this.socket.destroyed) this.drop();
   }
 
   private onEvent(event: DecodeEvent): void {
+    if (event.streamOffset >= this.dropAt) return;
+    if (event.streamOffset + event.bytes.length > this.dropAt) {
+      this.recordCutByDrop(event.command, event.bytes.subarray(0, this.dropAt - event.streamOffset));
+      return;
+    }
     this.notifications++;
     if (this.state !== 'open') {
       this.recordDiscarded(event);
@@ -193,6 +202,7 @@ export class GatewaySession {
           return true;
         }
         this.dropAt = Math.min(this.dropAt, frame.streamOffset + frame.bytes.length + after);
+        this.dropReason = `reset by ${because} after ${after} more byte(s)`;
         return false;
       }
       case 'delay':
@@ -318,8 +328,26 @@ export class GatewaySession {
   }
 
   private drop(): void {
-    if (this.state === 'open') this.fail('connection dropped');
-    this.socket.resetAndDestroy();
+    if (this.state === 'open') this.fail(this.dropReason);
+    // Only a TCP handle can be reset: TLSSocket.resetAndDestroy() throws ERR_INVALID_HANDLE_TYPE,
+    // so the reset goes to the TCP socket under the TLS one.
+    const tcp = (this.socket as TLSSocket & { _parent?: Socket | null })._parent;
+    if (tcp && typeof tcp.resetAndDestroy === 'function' && !tcp.destroyed) tcp.resetAndDestroy();
+    this.socket.destroy();
+  }
+
+  /** A frame that the drop point cut: only its first bytes arrived before the reset. */
+  private recordCutByDrop(command: number, bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.notifications++;
+    this.counts.discarded++;
+    this.policy.recorder.add({
+      connection: this.info,
+      command,
+      bytes,
+      outcome: 'discarded',
+      reason: `discarded: the connection had already failed (${this.dropReason}); its last frame was cut off too`,
+    });
   }
 
   private lingerThenDestroy(): void {
@@ -340,7 +368,12 @@ export class GatewaySession {
     this.state = 'closed';
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const incomplete = this.decoder.end();
+    let incomplete = this.decoder.end();
+    if (incomplete !== null && incomplete.streamOffset + incomplete.bytes.length > this.dropAt) {
+      // Bytes past a drop rule's point were read in the same chunk but never arrived, as far as the rule goes.
+      const kept = Math.max(0, this.dropAt - incomplete.streamOffset);
+      incomplete = kept === 0 ? null : { ...incomplete, bytes: incomplete.bytes.subarray(0, kept) };
+    }
     if (incomplete !== null) {
       this.policy.recorder.add({
         connection: this.info,

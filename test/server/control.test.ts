@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Status, decodeErrorResponse, encodeEnhanced, encodeNotification, encodeErrorResponse } from '../../protocol/binary/index.js';
 import { startSimulator, type NotificationRecord, type Simulator } from '../../server/index.js';
+import { connectProvider } from '../support/provider-connection.js';
 import { openProvider, sendFrames } from '../support/provider-socket.js';
 
 const TOKEN = 'aa'.repeat(32);
@@ -34,22 +35,7 @@ const get = <T = any>(path: string) => call<T>('GET', path);
 const post = <T = any>(path: string, body?: unknown) => call<T>('POST', path, body);
 const del = <T = any>(path: string) => call<T>('DELETE', path);
 
-/** A provider connection that keeps everything the gateway writes, and notices the close. */
-async function provider(credentials = sim.credentials) {
-  const socket: TLSSocket = await openProvider(sim.ports.gateway, credentials);
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return {
-    socket,
-    received: () => Buffer.concat(chunks),
-    closed,
-    async closedWithin(ms: number): Promise<boolean> {
-      return Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-    },
-  };
-}
+const provider = (credentials = sim.credentials) => connectProvider(sim.ports.gateway, credentials);
 
 /**
  * The connection id the gateway gave this socket (its peer is our local port). With TLS 1.3

@@ -162,6 +162,7 @@ class Layout {
 
   /** A fixed-size integer field; null when the input ends inside it. */
   uint(name: string, size: 1 | 2 | 4, meaning: (value: number) => string, after: string[]): number | null {
+    if (this.cut) return null;
     const offset = this.p;
     const arrived = Math.max(0, Math.min(size, this.end - offset));
     if (arrived < size) {
@@ -185,6 +186,7 @@ class Layout {
     after: string[],
     limit = Infinity,
   ): ExplainedField | null {
+    if (this.cut) return null;
     const offset = this.p;
     const wanted = Math.min(declared, Math.max(0, limit - offset));
     const arrived = Math.max(0, Math.min(wanted, this.end - offset));

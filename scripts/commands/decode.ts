@@ -83,7 +83,7 @@ export const decodeCommand: CommandModule<object, DecodeArgs> = {
       .option('strict', { type: 'boolean', default: false, describe: 'judge payload warnings as strict mode does (status 7)' })
       .example('$0 decode 0000207...', 'explain a frame given as hex')
       .example('xxd -p capture.bin | $0 decode', 'explain hex piped on stdin')
-      .example('$0 decode --binary --file capture.bin --json', 'explain raw bytes as JSON') as unknown as Argv<DecodeArgs>,
+      .example('$0 decode --binary -f capture.bin --json', 'raw bytes, explained as JSON') as unknown as Argv<DecodeArgs>,
   handler: async (args) => {
     const bytes = await readInput(args);
     const { explain, formatExplanation } = await import('../../protocol/binary/explain.js');

@@ -200,6 +200,35 @@ describe('explain on truncated input', () => {
     expect(e.accepted).toBe(false);
   });
 
+  it('stops at the first field the input ends in: a command-1 frame cut inside its identifier', () => {
+    const [f] = explain(Buffer.from('010000', 'hex')).frames;
+    expect(f.verdict.reason).toBe(
+      'frame ends after 3 bytes, inside the identifier field at offset 1 (4 bytes; 2 arrived); the expiry, token length, device token, payload length, payload have not arrived',
+    );
+    expect(layout(f)).toEqual([
+      ['command', 0, 1],
+      ['identifier', 1, 2],
+    ]);
+  });
+
+  it('marks, in every vector cut anywhere, the field the input ends in', () => {
+    const problems: string[] = [];
+    for (const v of loadVectors().filter((x) => x.bytes.length <= 400 && !x.options)) {
+      for (let length = 1; length < v.bytes.length; length++) {
+        const e = explain(v.bytes.subarray(0, length));
+        const last = e.frames[e.frames.length - 1];
+        if (last.verdict.outcome !== 'incomplete') continue;
+        const marked = last.fields.filter((x) => x.problem !== undefined);
+        const ok =
+          marked.length === 1 &&
+          marked[0].offset + marked[0].length === length &&
+          last.verdict.reason.startsWith(`frame ends after ${length - last.offset} byte`);
+        if (!ok) problems.push(`${v.name} cut at ${length}: ${last.verdict.reason}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('says where a command-2 frame stops, by its frame length and by the item', () => {
     const f2 = frame([
       [1, TOKEN],

@@ -1,1 +1,1 @@
-export { DeviceRegistry, type DeviceRegistration, type UninstalledToken, type RegistryOptions } from './registry.js';
+export { DeviceRegistry, type DeviceRegistration, type GoneToken, type UninstalledToken, type RegistryOptions } from './registry.js';

@@ -16,6 +16,11 @@ export interface UninstalledToken {
   timestamp: number;
 }
 
+/** A token the HTTP/2 API answers with 410: the app was uninstalled, or the token expired. */
+export interface GoneToken extends UninstalledToken {
+  reason: 'Unregistered' | 'ExpiredToken';
+}
+
 export interface RegistryOptions {
   /** Only registered tokens are valid; others get status 8. Default false (every 32-byte token is valid). */
   strict?: boolean;
@@ -40,6 +45,8 @@ export class DeviceRegistry {
   strict: boolean;
   private readonly registered = new Map<string, DeviceRegistration[]>();
   private uninstalled: UninstalledToken[] = [];
+  /** Uninstalled and expired tokens, kept after the feedback service handed them out. */
+  private gone: GoneToken[] = [];
 
   constructor(options: RegistryOptions = {}) {
     this.strict = options.strict ?? false;
@@ -50,6 +57,8 @@ export class DeviceRegistry {
     const list = this.registered.get(entry.token) ?? [];
     if (!list.some((e) => e.topic === entry.topic && e.environment === entry.environment)) list.push(entry);
     this.registered.set(entry.token, list);
+    // Registered again: the app is back.
+    this.gone = this.gone.filter((e) => !(e.token === entry.token && e.topic === entry.topic && e.environment === entry.environment));
     return entry;
   }
 
@@ -83,7 +92,40 @@ export class DeviceRegistry {
       (e) => !(e.token === entry.token && e.topic === entry.topic && e.environment === entry.environment),
     );
     this.uninstalled.push(entry);
+    this.markGone({ ...entry, reason: 'Unregistered' });
     return entry;
+  }
+
+  /** The token expired: the HTTP/2 API answers 410 ExpiredToken (no feedback entry). */
+  expire(
+    token: string,
+    scope: { topic?: string | null; environment?: ApnsEnvironment | null; timestamp?: number } = {},
+  ): GoneToken {
+    const entry: GoneToken = {
+      token: normalize(token),
+      topic: scope.topic ?? null,
+      environment: scope.environment ?? null,
+      timestamp: scope.timestamp ?? Math.floor(Date.now() / 1000),
+      reason: 'ExpiredToken',
+    };
+    this.markGone(entry);
+    return entry;
+  }
+
+  private markGone(entry: GoneToken): void {
+    this.gone = this.gone.filter((e) => !(e.token === entry.token && e.topic === entry.topic && e.environment === entry.environment));
+    this.gone.push(entry);
+  }
+
+  /** A token's registrations (every scope it was registered for); empty when none. */
+  registrations(tokenHex: string): DeviceRegistration[] {
+    return [...(this.registered.get(normalize(tokenHex)) ?? [])];
+  }
+
+  /** Uninstalled or expired entries of a token (every scope), newest last. */
+  goneEntries(tokenHex: string): GoneToken[] {
+    const token = normalize(tokenHex);
+    return this.gone.filter((e) => e.token === token);
   }
 
   pendingFeedback(topic?: string | null, environment?: string | null): UninstalledToken[] {
@@ -101,5 +143,6 @@ export class DeviceRegistry {
   clear(): void {
     this.registered.clear();
     this.uninstalled = [];
+    this.gone = [];
   }
 }

@@ -96,12 +96,10 @@ const ITEM_FIELD: Record<number, string> = {
 const FIELD_LABEL: Record<string, string> = {
   'token length': 'token',
   'payload length': 'payload',
-  'frame length': 'frame',
 };
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, word: string) => `${fmt(n)} ${word}${n === 1 ? '' : 's'}`;
-const hex16 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
 
 function spacedHex(bytes: Buffer): string {
   return bytes.toString('hex').replace(/(..)(?!$)/g, '$1 ');

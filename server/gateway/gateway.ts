@@ -82,6 +82,7 @@ export class BinaryGateway extends EventEmitter {
   private readonly sessions = new Map<number, GatewaySession>();
   private nextConnectionId = 1;
   private handshakeFailures = 0;
+  private internalErrors = 0;
   private readonly limits: Limits;
 
   constructor(private readonly options: GatewayOptions) {
@@ -113,7 +114,7 @@ export class BinaryGateway extends EventEmitter {
   }
 
   get stats() {
-    return { open: this.sessions.size, opened: this.nextConnectionId - 1, handshakeFailures: this.handshakeFailures };
+    return { open: this.sessions.size, opened: this.nextConnectionId - 1, handshakeFailures: this.handshakeFailures, internalErrors: this.internalErrors };
   }
 
   /** Status 10 to one connection (by id) or all; returns how many were shut down. */
@@ -153,6 +154,11 @@ export class BinaryGateway extends EventEmitter {
         strict: this.options.strict ?? false,
         errorDelayMs: this.options.errorDelayMs ?? 0,
         lingerMs: this.options.lingerMs ?? 2000,
+        onInternalError: (error, connection) => {
+          this.internalErrors++;
+          if (this.listenerCount('internalError') > 0) this.emit('internalError', error, connection);
+          else process.emitWarning(`apns-mock: internal error on connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
+        },
       },
       (closed) => {
         this.sessions.delete(closed.info.id);

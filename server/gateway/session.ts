@@ -29,6 +29,8 @@ export interface SessionPolicy {
   errorDelayMs: number;
   /** How long a failed connection may linger for the peer's close before it is destroyed. */
   lingerMs: number;
+  /** Told when judging a connection's bytes threw: a simulator bug, reported rather than crashing. */
+  onInternalError?: (error: unknown, connection: ConnectionInfo) => void;
 }
 
 export interface ConnectionSummary extends ConnectionInfo {
@@ -75,7 +77,13 @@ export class GatewaySession {
     private readonly onClosed: (session: GatewaySession) => void,
   ) {
     this.decoder = new FrameDecoder({ limits: policy.limits });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (error) {
+        this.internalError(error);
+      }
+    });
     socket.on('error', () => {
       // Resets and aborted handshakes are the peer's business; 'close' follows.
     });
@@ -106,6 +114,21 @@ export class GatewaySession {
   /** Closes at once, without an error response. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * A fault of the simulator itself must not take the process (and every other connection)
+   * down: this connection gets status 1 (processing error) and closes, and the fault is reported.
+   */
+  private internalError(error: unknown): void {
+    this.policy.onInternalError?.(error, this.info);
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    if (this.state === 'open') {
+      this.fail(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+      this.sendError(Status.ProcessingError, 0, 0);
+    } else {
+      this.socket.destroy();
+    }
   }
 
   private onData(chunk: Buffer): void {

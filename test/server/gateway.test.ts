@@ -225,3 +225,25 @@ describe('feedback service', () => {
     expect(sim.devices.pendingFeedback().map((t) => t.token)).toEqual([OTHER]);
   });
 });
+
+describe('a fault inside the simulator', () => {
+  it('answers status 1 on that connection, reports the fault, and keeps serving others', async () => {
+    const faults: unknown[] = [];
+    sim.gateway.on('internalError', (error) => faults.push(error));
+    const original = sim.devices.isValid;
+    sim.devices.isValid = () => {
+      throw new Error('registry exploded');
+    };
+    try {
+      const result = await send(frame(5));
+      expect(decodeErrorResponse(result.received)).toEqual({ status: Status.ProcessingError, identifier: 0 });
+      expect(result.closed).toBe(true);
+      expect(faults).toHaveLength(1);
+    } finally {
+      sim.devices.isValid = original;
+      sim.gateway.removeAllListeners('internalError');
+    }
+    await send(frame(6), 300);
+    await sim.waitFor({ identifier: 6, outcome: 'accepted' });
+  });
+});

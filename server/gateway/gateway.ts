@@ -41,6 +41,8 @@ export interface GatewayOptions extends ProviderListenerOptions {
   environment?: 'development' | 'production' | null;
   /** How long a failed connection waits for the peer's close before it is destroyed. Default 2000 ms. */
   lingerMs?: number;
+  /** Connection ids shared with the other listeners (HTTP/2); default a counter of this gateway's own. */
+  connectionIds?: () => number;
 }
 
 export function tlsServerOptions(options: ProviderListenerOptions) {
@@ -135,8 +137,9 @@ export class BinaryGateway extends EventEmitter {
 
   private onConnection(socket: TLSSocket): void {
     const identity = identityOf(socket);
+    const own = this.nextConnectionId++;
     const info: ConnectionInfo = {
-      id: this.nextConnectionId++,
+      id: this.options.connectionIds?.() ?? own,
       protocol: 'binary',
       peer: peerOf(socket),
       topic: identity.topic,

@@ -6,4 +6,5 @@ export const commands: CommandModule<any, any>[] = [
   serveCommand,
   (await import('./certs.js')).certsCommand,
   (await import('./decode.js')).decodeCommand,
+  (await import('./expect.js')).expectCommand,
 ];

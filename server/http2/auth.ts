@@ -1,0 +1,140 @@
+import type { TLSSocket } from 'node:tls';
+import {
+  Http2Header,
+  PROVIDER_TOKEN_LIFETIME_MS,
+  PROVIDER_TOKEN_UPDATE_INTERVAL_MS,
+  certificateTopics,
+  checkProviderTokenAge,
+  headerValue,
+  http2Rejection,
+  readProviderToken,
+  verifyProviderTokenSignature,
+  type HeaderValue,
+  type Http2Rejection,
+  type ProviderTokenFields,
+  type TopicAuthority,
+} from '../../protocol/http2/index.js';
+import type { ApnsEnvironment, ProviderIdentity } from '../certs/index.js';
+import type { KeyStore, ProviderKey } from '../keys/index.js';
+
+export type AuthMode = 'certificate' | 'token';
+
+export interface Authenticated {
+  mode: AuthMode;
+  authority: TopicAuthority;
+  teamId: string | null;
+  keyId: string | null;
+}
+
+export interface TokenPolicy {
+  keys: KeyStore;
+  /** ExpiredProviderToken after this. Default one hour. */
+  lifetimeMs?: number;
+  /** A new token within this of the last one: TooManyProviderTokenUpdates. Default 20 minutes. */
+  updateIntervalMs?: number;
+}
+
+/** Tokens whose signature was checked on this connection; a client reuses one for many requests. */
+const VERIFIED_KEPT = 8;
+
+/**
+ * How one connection proves who it is. A client certificate makes it a certificate
+ * connection (the authorization header is then ignored, as Apple does); without one, every
+ * request carries a provider token, and the connection is bound to the first valid token's
+ * team and key.
+ */
+export class ConnectionAuth {
+  readonly mode: AuthMode;
+  private readonly certificateProblem: Http2Rejection | null = null;
+  private readonly certificateAuthority: TopicAuthority | null = null;
+  /** Token connections: the team and key the connection is bound to. */
+  bound: { teamId: string; keyId: string } | null = null;
+  private currentJwt: string | null = null;
+  private currentSince = 0;
+  private readonly verified = new Map<string, ProviderKey>();
+
+  constructor(
+    socket: TLSSocket,
+    readonly identity: ProviderIdentity,
+    readonly environment: ApnsEnvironment,
+    private readonly policy: TokenPolicy,
+    /** Called once, when the first valid token binds the connection. */
+    private readonly onBound: () => void,
+  ) {
+    const presented = socket.getPeerX509Certificate() !== undefined;
+    this.mode = presented ? 'certificate' : 'token';
+    if (!presented) return;
+    if (!socket.authorized) {
+      this.certificateProblem = http2Rejection('BadCertificate', `the client certificate does not verify against the simulator's CA (${String(socket.authorizationError)})`);
+    } else if (identity.environment !== 'unknown' && identity.environment !== environment) {
+      this.certificateProblem = http2Rejection('BadCertificateEnvironment', `the certificate is for ${identity.environment}; this connection is to the ${environment} environment`);
+    }
+    this.certificateAuthority = {
+      kind: 'certificate',
+      uid: identity.topic,
+      topics: certificateTopics(identity.topic, identity.topics),
+      several: identity.topics.length > 1,
+    };
+  }
+
+  async authenticate(headers: Readonly<Record<string, HeaderValue>>, nowMs = Date.now()): Promise<Authenticated | Http2Rejection> {
+    if (this.mode === 'certificate') {
+      if (this.certificateProblem !== null) return this.certificateProblem;
+      return { mode: 'certificate', authority: this.certificateAuthority!, teamId: null, keyId: null };
+    }
+    const fields = readProviderToken(headerValue(headers, Http2Header.Authorization));
+    if ('reason' in fields) return fields;
+    const key = await this.keyFor(fields);
+    if ('reason' in key) return key;
+    const age = checkProviderTokenAge(fields.issuedAt, nowMs, this.policy.lifetimeMs ?? PROVIDER_TOKEN_LIFETIME_MS);
+    if (age !== null) return age;
+    if (!key.environments.includes(this.environment)) {
+      return http2Rejection('BadEnvironmentKeyIdInToken', `key ${key.keyId} is for ${key.environments.join(' and ')}; this connection is to the ${this.environment} environment`);
+    }
+    if (this.bound !== null && (this.bound.keyId !== fields.keyId || this.bound.teamId !== fields.teamId)) {
+      return http2Rejection('UnrelatedKeyIdInToken', `this connection belongs to team ${this.bound.teamId}, key ${this.bound.keyId}; the token is team ${fields.teamId}, key ${fields.keyId}`);
+    }
+    if (fields.jwt !== this.currentJwt) {
+      const interval = this.policy.updateIntervalMs ?? PROVIDER_TOKEN_UPDATE_INTERVAL_MS;
+      if (this.currentJwt !== null && nowMs - this.currentSince < interval) {
+        return http2Rejection(
+          'TooManyProviderTokenUpdates',
+          `a new provider token ${Math.round((nowMs - this.currentSince) / 1000)} s after the last one; a connection takes one per ${Math.round(interval / 1000)} s`,
+        );
+      }
+      this.currentJwt = fields.jwt;
+      this.currentSince = nowMs;
+    }
+    if (this.bound === null) {
+      this.bound = { teamId: fields.teamId, keyId: fields.keyId };
+      this.onBound();
+    }
+    return { mode: 'token', authority: { kind: 'token', bundles: key.topics }, teamId: fields.teamId, keyId: fields.keyId };
+  }
+
+  /** Steps 4 and 5 of the token checks: a known, unrevoked key whose signature verifies. */
+  private async keyFor(fields: ProviderTokenFields): Promise<ProviderKey | Http2Rejection> {
+    const known = this.verified.get(fields.jwt);
+    if (known !== undefined && !known.revoked) return known;
+    const unknown = http2Rejection('InvalidProviderToken', `no key ${fields.keyId} of team ${fields.teamId} is registered (apns-mock keys, or KeyStore.add)`);
+    let key = await this.policy.keys.lookup(fields.keyId);
+    if (key === null || key.teamId !== fields.teamId) return unknown;
+    if (key.revoked) return http2Rejection('Forbidden', `key ${key.keyId} was revoked`);
+    if (!(await verifyProviderTokenSignature(fields.jwt, key.key))) {
+      // The key may have been made again under the same id by another process.
+      const again = await this.policy.keys.reload(fields.keyId);
+      if (again === null || again.publicKey === key.publicKey || again.teamId !== fields.teamId || !(await verifyProviderTokenSignature(fields.jwt, again.key))) {
+        return http2Rejection('InvalidProviderToken', `the provider token's signature does not verify with key ${fields.keyId}`);
+      }
+      key = again;
+    }
+    this.verified.set(fields.jwt, key);
+    if (this.verified.size > VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value!);
+    return key;
+  }
+
+  /** The authority for broadcast bundles: TopicMismatch when the credentials are not for it. */
+  allowsBundle(authority: TopicAuthority, bundle: string): boolean {
+    return authority.kind === 'certificate' ? authority.topics.includes(bundle) : authority.bundles === null || authority.bundles.includes(bundle);
+  }
+}

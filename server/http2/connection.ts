@@ -1,0 +1,609 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import {
+  Http2ErrorCode,
+  Http2Header,
+  bundleOfTopic,
+  checkBroadcastHeaders,
+  checkChannelConfig,
+  checkChannelId,
+  checkRequestHeaders,
+  headerValue,
+  http2Rejection,
+  http2StatusOf,
+  isCanonicalUuid,
+  isHttp2Rejection,
+  reasonForBinaryStatus,
+  routeRequest,
+  validateDeviceRequest,
+  type HeaderValue,
+  type Http2Limits,
+  type Http2Rejection,
+  type Http2Route,
+  type ValidNotification,
+} from '../../protocol/http2/index.js';
+import type { ApnsEnvironment, ProviderIdentity } from '../certs/index.js';
+import type { KeyStore } from '../keys/index.js';
+import type { ConnectionInfo, Http2RecordDetails, Outcome, Recorder } from '../recorder/index.js';
+import type { DeviceRegistry } from '../registry/index.js';
+import type { AnyRuleAction, Rule, RuleSet } from '../rules/index.js';
+import { ConnectionAuth, type Authenticated } from './auth.js';
+import type { ChannelStore } from './channels.js';
+import type { TokenRateLimiter } from './rate.js';
+
+/** What every connection of one HTTP/2 server shares. */
+export interface Http2Policy {
+  recorder: Recorder;
+  registry: DeviceRegistry;
+  rules: RuleSet;
+  keys: KeyStore;
+  channels: ChannelStore;
+  limits: Http2Limits;
+  maxConcurrentStreams: number;
+  tokenLifetimeMs: number;
+  tokenUpdateIntervalMs: number;
+  /** The option's limit on notifications per device token; null: none. */
+  rateLimiter: TokenRateLimiter | null;
+  /** Apps with the broadcast capability; null: every app. */
+  broadcastBundles: readonly string[] | null;
+  /** How long a connection told to go away may finish its streams before it is destroyed. */
+  lingerMs: number;
+}
+
+export type Http2ConnectionState = 'open' | 'closing' | 'closed';
+
+export interface Http2ConnectionSummary extends ConnectionInfo {
+  connectedAt: string;
+  state: Http2ConnectionState;
+  /** 'h2', or null for a client that offered no ALPN. */
+  alpn: 'h2' | null;
+  auth: 'certificate' | 'token';
+  teamId: string | null;
+  keyId: string | null;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS announced now. */
+  maxConcurrentStreams: number;
+  requests: number;
+  notifications: number;
+  accepted: number;
+  rejected: number;
+  discarded: number;
+}
+
+/** Bodies are kept up to this for the records; longer ones are counted, answered 413, and cut. */
+const KEPT_BODY = 64 * 1024;
+
+interface Request {
+  stream: ServerHttp2Stream;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  method: string;
+  path: string;
+  body: Buffer;
+  bodyLength: number;
+  apnsId: string;
+  /** Development only, on /3/device responses. */
+  uniqueId: string | null;
+  /** Broadcast endpoints answer with apns-request-id too. */
+  requestId: string | null;
+  route: Http2Route | null;
+  auth: Authenticated | null;
+  // What the record shows, filled in as the request is judged.
+  topic: string | null;
+  token: string | null;
+  pushType: string | null;
+  priority: number | null;
+  expiration: number | null;
+  collapseId: string | null;
+  channelId: string | null;
+  recorded: boolean;
+}
+
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+function redactedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    let text = Array.isArray(value) ? value.join(', ') : String(value);
+    // A provider token stays usable for an hour: the records keep its header and claims only.
+    if (name === Http2Header.Authorization) text = text.replace(/^(\S+\s+[^.\s]+\.[^.\s]+\.)\S+$/, '$1…');
+    out[name] = text;
+  }
+  return out;
+}
+
+/**
+ * One HTTP/2 provider connection: authentication (certificate or provider token), its
+ * streams judged in the documented order, rules applied, every notification recorded.
+ */
+export class Http2Connection {
+  state: Http2ConnectionState = 'open';
+  readonly connectedAt = new Date();
+  readonly auth: ConnectionAuth;
+  private maxStreams: number;
+  private readonly counts = { requests: 0, notifications: 0, accepted: 0, rejected: 0, discarded: 0 };
+  /** Notifications that reached the rules on this connection. */
+  private judged = 0;
+  private lastStreamId = 0;
+  /** Set once GOAWAY went out: streams above it are not processed. */
+  private goneAwayAt: number | null = null;
+  /** A 'stall' rule: no response goes out before this time. */
+  private stallUntil = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly session: ServerHttp2Session,
+    /** The TLS socket itself (session.socket is a proxy that refuses destroy). */
+    readonly socket: TLSSocket,
+    readonly info: ConnectionInfo,
+    identity: ProviderIdentity,
+    readonly environment: ApnsEnvironment,
+    readonly alpn: 'h2' | null,
+    private readonly policy: Http2Policy,
+    private readonly onClosed: (connection: Http2Connection) => void,
+  ) {
+    this.auth = new ConnectionAuth(
+      socket,
+      identity,
+      environment,
+      { keys: policy.keys, lifetimeMs: policy.tokenLifetimeMs, updateIntervalMs: policy.tokenUpdateIntervalMs },
+      () => this.raiseStreamLimit(),
+    );
+    this.maxStreams = this.auth.mode === 'certificate' ? policy.maxConcurrentStreams : 1;
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.onStream(stream, headers, rawHeaders));
+    session.on('error', () => {
+      // Protocol errors and resets are the peer's business; 'close' follows.
+    });
+    session.on('close', () => this.onClose());
+  }
+
+  summary(): Http2ConnectionSummary {
+    return {
+      ...this.info,
+      connectedAt: this.connectedAt.toISOString(),
+      state: this.state,
+      alpn: this.alpn,
+      auth: this.auth.mode,
+      teamId: this.auth.bound?.teamId ?? null,
+      keyId: this.auth.bound?.keyId ?? null,
+      maxConcurrentStreams: this.maxStreams,
+      ...this.counts,
+    };
+  }
+
+  /** GOAWAY with `{"reason": reason}` as debug data; streams up to `lastStreamId` finish, then the connection closes. */
+  goAway(reason: string, errorCode: number = Http2ErrorCode.NoError, lastStreamId = this.lastStreamId): boolean {
+    if (this.goneAwayAt !== null || this.session.destroyed) return false;
+    this.goneAwayAt = lastStreamId;
+    this.state = 'closing';
+    this.session.goaway(errorCode, lastStreamId, json({ reason }));
+    this.session.close();
+    this.later(this.policy.lingerMs, () => this.session.destroy());
+    return true;
+  }
+
+  /** Closes at once. */
+  destroy(): void {
+    this.session.destroy();
+    this.socket.destroy();
+  }
+
+  /** Idle for the idle timeout: Apple's GOAWAY says IdleTimeout. */
+  idle(): void {
+    this.goAway('IdleTimeout');
+  }
+
+  private raiseStreamLimit(): void {
+    if (this.maxStreams === this.policy.maxConcurrentStreams || this.session.destroyed) return;
+    this.maxStreams = this.policy.maxConcurrentStreams;
+    this.session.settings({ maxConcurrentStreams: this.maxStreams });
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    this.counts.requests++;
+    this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0);
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let length = 0;
+    let ended = false;
+    stream.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (kept < KEPT_BODY) {
+        const part = chunk.subarray(0, KEPT_BODY - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+    });
+    stream.on('error', () => {
+      // A reset stream; 'close' follows.
+    });
+    const request = this.newRequest(stream, headers, rawHeaders);
+    stream.on('end', () => {
+      ended = true;
+      request.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      request.bodyLength = length;
+      this.handle(request).catch((error: unknown) => {
+        this.reply(request, 'rejected', http2Rejection('InternalServerError', `the simulator failed: ${error instanceof Error ? error.message : String(error)}`));
+      });
+    });
+    stream.on('close', () => {
+      if (ended || request.recorded || request.route?.kind === 'channels' || request.route?.kind === 'all-channels') return;
+      request.body = Buffer.concat(chunks);
+      request.bodyLength = length;
+      this.record(request, 'incomplete', null, null, `the stream closed before the request ended (${length} body byte(s) received)`, null);
+    });
+  }
+
+  private newRequest(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): Request {
+    const method = String(headers[':method'] ?? '');
+    const path = String(headers[':path'] ?? '');
+    const given = headerValue(headers as Record<string, HeaderValue>, Http2Header.Id);
+    const route = routeRequest(method, path);
+    return {
+      stream,
+      headers,
+      rawHeaders,
+      method,
+      path,
+      body: Buffer.alloc(0),
+      bodyLength: 0,
+      apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUUID(),
+      uniqueId: null,
+      requestId: null,
+      route: isHttp2Rejection(route) ? null : route,
+      auth: null,
+      topic: null,
+      token: null,
+      pushType: null,
+      priority: null,
+      expiration: null,
+      collapseId: null,
+      channelId: null,
+      recorded: false,
+    };
+  }
+
+  private async handle(request: Request): Promise<void> {
+    const { stream, headers } = request;
+    if (this.goneAwayAt !== null && (stream.id ?? 0) > this.goneAwayAt) {
+      this.discard(request, null, `not processed: the connection had sent GOAWAY (last stream ${this.goneAwayAt})`, () => stream.close(Http2ErrorCode.RefusedStream));
+      return;
+    }
+    const route = routeRequest(request.method, request.path);
+    if (isHttp2Rejection(route)) return this.reply(request, 'rejected', route);
+    if (route.kind === 'device' && this.environment === 'development') request.uniqueId = randomUUID();
+    if (route.kind !== 'device') {
+      const given = headerValue(headers as Record<string, HeaderValue>, Http2Header.RequestId);
+      request.requestId = given !== undefined && isCanonicalUuid(given) ? given : randomUUID();
+    }
+    const problem = checkRequestHeaders({ method: request.method, path: request.path, headers: headers as Record<string, HeaderValue>, rawHeaders: request.rawHeaders });
+    if (problem !== null) return this.reply(request, 'rejected', problem);
+    const auth = await this.auth.authenticate(headers as Record<string, HeaderValue>);
+    if (isHttp2Rejection(auth)) return this.reply(request, 'rejected', auth);
+    request.auth = auth;
+    switch (route.kind) {
+      case 'device':
+        return this.device(request, route.token, auth);
+      case 'broadcast':
+        return this.broadcast(request, route.bundle, auth);
+      default:
+        return this.manageChannels(request, route, auth);
+    }
+  }
+
+  private device(request: Request, token: string, auth: Authenticated): void {
+    const headers = request.headers as Record<string, HeaderValue>;
+    request.pushType = headerValue(headers, Http2Header.PushType) ?? null;
+    request.topic = headerValue(headers, Http2Header.Topic) ?? null;
+    const valid = validateDeviceRequest({ headers, token, payload: request.body, payloadLength: request.bodyLength }, auth.authority, this.policy.limits);
+    if (/^[0-9a-fA-F]+$/.test(token) && token.length % 2 === 0) request.token = token.toLowerCase();
+    if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
+    Object.assign(request, {
+      topic: valid.topic,
+      token: valid.token,
+      pushType: valid.pushType,
+      priority: valid.priority,
+      expiration: valid.expiration,
+      collapseId: valid.collapseId,
+    });
+    const refused = this.checkDevice(valid);
+    if (refused !== null) return this.reply(request, 'rejected', refused.rejection, { timestamp: refused.timestamp });
+    this.judge(request, valid.token, valid.topic, valid.pushType);
+  }
+
+  /** Step 12: what the registry says of the token, for this topic and environment. */
+  private checkDevice(valid: ValidNotification): { rejection: Http2Rejection; timestamp?: number } | null {
+    const { registry } = this.policy;
+    const env = this.environment;
+    const topics = [valid.topic, valid.bundle];
+    const inScope = (entry: { topic: string | null; environment: string | null }) =>
+      (entry.topic === null || topics.includes(entry.topic)) && (entry.environment === null || entry.environment === env);
+    const gone = registry.goneEntries(valid.token).filter(inScope).pop();
+    if (gone !== undefined) {
+      const timestamp = gone.timestamp * 1000;
+      return {
+        rejection: http2Rejection(gone.reason, `the token ${gone.reason === 'Unregistered' ? 'was unregistered (app uninstalled)' : 'expired'} at ${new Date(timestamp).toISOString()}`),
+        timestamp,
+      };
+    }
+    const registrations = registry.registrations(valid.token);
+    if (registrations.length === 0) {
+      return registry.strict ? { rejection: http2Rejection('BadDeviceToken', 'strict devices: the token is not registered') } : null;
+    }
+    const here = registrations.filter((r) => r.environment === null || r.environment === env);
+    if (here.length === 0) {
+      return { rejection: http2Rejection('BadDeviceToken', `the token is registered for ${registrations.map((r) => r.environment).join(', ')}, not ${env}`) };
+    }
+    if (!here.some(inScope)) {
+      return { rejection: http2Rejection('DeviceTokenNotForTopic', `the token is registered for ${here.map((r) => r.topic).join(', ')}, not ${valid.topic}`) };
+    }
+    return null;
+  }
+
+  /** Step 13: the rate limit, then the rules; accepts when nothing refuses. */
+  private judge(request: Request, token: string, topic: string, pushType: string): void {
+    const limiter = this.policy.rateLimiter;
+    if (limiter !== null && limiter.hit(token)) {
+      return this.reply(request, 'rejected', http2Rejection('TooManyRequests', `more than ${limiter.requests} notification(s) to this token within ${limiter.perMs} ms`));
+    }
+    this.counts.notifications++;
+    const { rules } = this.policy;
+    const rule = rules.size === 0
+      ? null
+      : rules.evaluate({
+          protocol: 'http2',
+          tokenHex: token,
+          identifier: -1,
+          topic,
+          payload: request.body,
+          nthOnConnection: ++this.judged,
+          apnsId: request.apnsId,
+          pushType,
+        });
+    let delayMs = 0;
+    if (rule !== null) {
+      const applied = this.applyRule(rule, request, token);
+      if (applied === true) return;
+      delayMs = applied;
+    }
+    this.reply(request, 'accepted', { status: 200 }, { rule: rule?.id ?? null, delayMs });
+  }
+
+  /** Applies a fired rule: true when it decided the request, else the delay it asks for. */
+  private applyRule(rule: Rule<AnyRuleAction>, request: Request, token: string): true | number {
+    const action = rule.action;
+    const because = `rule ${rule.id}${rule.description ? ` (${rule.description})` : ''}`;
+    const id = rule.id;
+    switch (action.type) {
+      case 'reject': {
+        const reason = action.reason ?? reasonForBinaryStatus(action.status);
+        const timestamp = http2StatusOf(reason) === 410 ? Date.now() : undefined;
+        this.reply(request, 'rejected', http2Rejection(reason, `${reason} injected by ${because}`), { rule: id, delayMs: action.delayMs ?? 0, timestamp });
+        return true;
+      }
+      case 'outage':
+        this.reply(request, 'rejected', http2Rejection(action.reason ?? 'ServiceUnavailable', `outage by ${because}`), { rule: id });
+        return true;
+      case 'rateLimit':
+        this.reply(request, 'rejected', http2Rejection('TooManyRequests', `more than ${action.requests} notification(s) to this token within ${action.perMs} ms (${because})`), { rule: id });
+        return true;
+      case 'shutdown':
+        this.reply(request, 'rejected', http2Rejection('Shutdown', `shutdown by ${because}`), {
+          rule: id,
+          delayMs: action.delayMs ?? 0,
+          then: () => this.goAway('Shutdown', Http2ErrorCode.NoError, request.stream.id ?? this.lastStreamId),
+        });
+        return true;
+      case 'goaway': {
+        const reason = action.reason ?? 'Shutdown';
+        const last = Math.max(0, (request.stream.id ?? 0) - 2);
+        this.discard(request, id, `GOAWAY {"reason":"${reason}"} by ${because}; stream ${request.stream.id} not processed`, () => {
+          this.goAway(reason, action.errorCode ?? Http2ErrorCode.NoError, last);
+          if (!request.stream.destroyed) request.stream.close(Http2ErrorCode.RefusedStream);
+        }, action.delayMs);
+        return true;
+      }
+      case 'reset':
+        this.discard(request, id, `RST_STREAM (error ${action.errorCode ?? Http2ErrorCode.InternalError}) by ${because}`, () => {
+          if (!request.stream.destroyed) request.stream.close(action.errorCode ?? Http2ErrorCode.InternalError);
+        }, action.delayMs);
+        return true;
+      case 'close':
+        this.discard(request, id, `connection closed without a reply by ${because}`, () => this.destroy());
+        return true;
+      case 'drop':
+        this.discard(request, id, `connection reset by ${because}`, () => this.resetSocket());
+        return true;
+      case 'delay':
+        return action.ms;
+      case 'stall':
+        this.stallUntil = Math.max(this.stallUntil, Date.now() + action.ms);
+        return 0;
+      case 'uninstall':
+        this.policy.registry.uninstall(token, { topic: request.topic === null ? null : bundleOfTopic(request.topic), environment: this.environment });
+        return 0;
+    }
+  }
+
+  private broadcast(request: Request, bundle: string, auth: Authenticated): void {
+    const headers = request.headers as Record<string, HeaderValue>;
+    request.topic = bundle;
+    request.pushType = headerValue(headers, Http2Header.PushType) ?? null;
+    const scope = this.checkBundle(bundle, auth);
+    if (scope !== null) return this.reply(request, 'rejected', scope);
+    const channelId = checkChannelId(headers);
+    if (typeof channelId !== 'string') return this.reply(request, 'rejected', channelId);
+    request.channelId = channelId;
+    if (this.policy.channels.get(this.environment, bundle, channelId) === null) {
+      return this.reply(request, 'rejected', http2Rejection('ChannelNotRegistered', `no channel ${channelId} for ${bundle} in ${this.environment}`));
+    }
+    const valid = checkBroadcastHeaders(headers, request.body, request.bodyLength, this.policy.limits.payload);
+    if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
+    request.priority = valid.priority;
+    request.expiration = valid.expiration;
+    this.judge(request, '', bundle, 'liveactivity');
+  }
+
+  /** Broadcast step 1: the credentials are for the app, and the app has the capability. */
+  private checkBundle(bundle: string, auth: Authenticated): Http2Rejection | null {
+    if (!this.auth.allowsBundle(auth.authority, bundle)) {
+      return http2Rejection('TopicMismatch', `the ${auth.mode === 'certificate' ? 'certificate' : 'provider key'} is not for ${bundle}`);
+    }
+    const enabled = this.policy.broadcastBundles;
+    if (enabled !== null && !enabled.includes(bundle)) return http2Rejection('FeatureNotEnabled', `${bundle} does not have the broadcast capability`);
+    return null;
+  }
+
+  private manageChannels(request: Request, route: Extract<Http2Route, { kind: 'channels' | 'all-channels' }>, auth: Authenticated): void {
+    const headers = request.headers as Record<string, HeaderValue>;
+    const { channels } = this.policy;
+    const env = this.environment;
+    const scope = this.checkBundle(route.bundle, auth);
+    if (scope !== null) return this.reply(request, 'rejected', scope);
+    if (route.kind === 'all-channels') {
+      return this.reply(request, 'accepted', { status: 200, body: { channels: channels.list(env, route.bundle).map((c) => c.id) } });
+    }
+    if (request.method === 'POST') {
+      const config = checkChannelConfig(request.body);
+      if (isHttp2Rejection(config)) return this.reply(request, 'rejected', config);
+      const channel = channels.create(env, route.bundle, config);
+      if (channel === null) {
+        return this.reply(request, 'rejected', http2Rejection('CannotCreateChannelConfig', `${route.bundle} has ${channels.maxPerApp} channels, its limit`));
+      }
+      return this.reply(request, 'accepted', { status: 201, headers: { [Http2Header.ChannelId]: channel.id } });
+    }
+    const id = checkChannelId(headers);
+    if (typeof id !== 'string') return this.reply(request, 'rejected', id);
+    const channel = channels.get(env, route.bundle, id);
+    if (channel === null) return this.reply(request, 'rejected', http2Rejection('ChannelNotRegistered', `no channel ${id} for ${route.bundle} in ${env}`));
+    if (request.method === 'DELETE') {
+      channels.delete(env, route.bundle, id);
+      return this.reply(request, 'accepted', { status: 204, headers: { [Http2Header.ChannelId]: id } });
+    }
+    return this.reply(request, 'accepted', {
+      status: 200,
+      headers: { [Http2Header.ChannelId]: id },
+      body: { 'message-storage-policy': channel['message-storage-policy'], 'push-type': channel['push-type'] },
+    });
+  }
+
+  /**
+   * Records the decision and sends the response: 200/201/204, or the rejection's status with
+   * `{"reason": ...}` (and `timestamp` for 410).
+   */
+  private reply(
+    request: Request,
+    outcome: 'accepted' | 'rejected',
+    answer: Reply | Http2Rejection,
+    extra: { rule?: string | null; delayMs?: number; timestamp?: number; then?: () => void } = {},
+  ): void {
+    const rejected = isHttp2Rejection(answer);
+    const status = answer.status;
+    const timestamp = rejected && status === 410 ? extra.timestamp ?? Date.now() : undefined;
+    const body = rejected ? { reason: answer.reason, ...(timestamp === undefined ? {} : { timestamp }) } : (answer as Reply).body;
+    if (outcome === 'accepted') this.counts.accepted++;
+    else this.counts.rejected++;
+    this.record(request, outcome, status, rejected ? answer.reason : null, rejected ? answer.message : null, extra.rule ?? null, timestamp ?? null);
+    const headers: Record<string, string | number> = { ':status': status, [Http2Header.Id]: request.apnsId };
+    if (request.uniqueId !== null) headers[Http2Header.UniqueId] = request.uniqueId;
+    if (request.requestId !== null) headers[Http2Header.RequestId] = request.requestId;
+    Object.assign(headers, (answer as Reply).headers);
+    const data = body === undefined ? null : json(body);
+    if (data !== null) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = data.length;
+    }
+    const send = () => {
+      const { stream } = request;
+      if (stream.destroyed || stream.closed || stream.headersSent) return;
+      stream.respond(headers, { endStream: data === null });
+      if (data !== null) stream.end(data);
+      extra.then?.();
+    };
+    this.at(extra.delayMs ?? 0, send);
+  }
+
+  /** Records a request that gets no response, then does `act` (GOAWAY, RST_STREAM, a close). */
+  private discard(request: Request, rule: string | null, words: string, act: () => void, delayMs = 0): void {
+    this.counts.discarded++;
+    this.record(request, 'discarded', null, null, words, rule);
+    this.at(delayMs, act);
+  }
+
+  /** Runs `fn` after `delayMs`, and not before a stall ends. */
+  private at(delayMs: number, fn: () => void): void {
+    const wait = Math.max(delayMs, this.stallUntil - Date.now());
+    if (wait > 0) this.later(wait, fn);
+    else fn();
+  }
+
+  private record(request: Request, outcome: Outcome, status: number | null, reasonName: string | null, words: string | null, rule: string | null, timestamp: number | null = null): void {
+    const kind = request.route?.kind;
+    if (request.recorded || kind === 'channels' || kind === 'all-channels') return;
+    request.recorded = true;
+    const auth = request.auth;
+    const http2: Http2RecordDetails = {
+      method: request.method,
+      path: request.path,
+      authority: (request.headers[':authority'] as string | undefined) ?? null,
+      headers: redactedHeaders(request.headers),
+      streamId: request.stream.id ?? 0,
+      apnsId: request.apnsId,
+      apnsUniqueId: request.uniqueId,
+      pushType: request.pushType,
+      collapseId: request.collapseId,
+      channelId: request.channelId,
+      status,
+      reason: reasonName,
+      timestamp,
+      auth: auth?.mode ?? this.auth.mode,
+      teamId: auth?.teamId ?? null,
+      keyId: auth?.keyId ?? null,
+    };
+    this.policy.recorder.add({
+      connection: this.info,
+      command: null,
+      expiry: request.expiration,
+      priority: request.priority,
+      bytes: request.body,
+      token: request.token === null ? null : Buffer.from(request.token, 'hex'),
+      payload: request.bodyLength === 0 ? null : request.body,
+      outcome,
+      status,
+      reason: words === null ? null : reasonName === null ? words : `${reasonName}: ${words}`,
+      rule,
+      topic: request.topic,
+      http2,
+    });
+  }
+
+  /** A TCP reset: the peer sees ECONNRESET, no GOAWAY, no TLS close. */
+  private resetSocket(): void {
+    try {
+      this.socket.resetAndDestroy();
+    } catch {
+      // Only a TCP handle can be reset; a socket wrapped otherwise is just closed.
+      this.socket.destroy();
+    }
+    this.session.destroy();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.onClosed(this);
+  }
+}

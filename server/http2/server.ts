@@ -1,0 +1,259 @@
+import { EventEmitter, once } from 'node:events';
+import { createSecureServer, performServerHandshake, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import {
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  HTTP2_HOSTS,
+  HTTP2_LIMITS,
+  PROVIDER_TOKEN_LIFETIME_MS,
+  PROVIDER_TOKEN_UPDATE_INTERVAL_MS,
+  UNAUTHENTICATED_MAX_CONCURRENT_STREAMS,
+  type Http2Limits,
+} from '../../protocol/http2/index.js';
+import type { ApnsEnvironment } from '../certs/index.js';
+import { identityOf, peerOf, type ClientAuth, type TlsMaterial } from '../gateway/index.js';
+import type { KeyStore } from '../keys/index.js';
+import type { ConnectionInfo, Recorder } from '../recorder/index.js';
+import type { DeviceRegistry } from '../registry/index.js';
+import type { RuleSet } from '../rules/index.js';
+import { ChannelStore } from './channels.js';
+import { Http2Connection, type Http2ConnectionSummary, type Http2Policy } from './connection.js';
+import { TokenRateLimiter } from './rate.js';
+import { sniffPreface } from './sniff.js';
+
+export interface Http2GatewayOptions {
+  host?: string;
+  /** Default 2197. */
+  port?: number;
+  tls: TlsMaterial;
+  /** 'none': no client certificate is asked for (every connection uses provider tokens). Default: asked for, not required. */
+  clientAuth?: ClientAuth;
+  recorder: Recorder;
+  registry: DeviceRegistry;
+  rules: RuleSet;
+  keys: KeyStore;
+  /**
+   * The environment the API plays. A client that names Apple's host in SNI gets that host's
+   * environment (api.push.apple.com: production, api.sandbox.push.apple.com: development).
+   * Default development.
+   */
+  environment?: ApnsEnvironment;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS once authenticated. Default 1000. */
+  maxConcurrentStreams?: number;
+  /** ExpiredProviderToken after this. Default one hour. */
+  tokenLifetimeMs?: number;
+  /** A connection takes a new provider token at most this often. Default 20 minutes. */
+  tokenUpdateIntervalMs?: number;
+  /** 429 TooManyRequests above this rate per device token. Default none. */
+  rateLimit?: { requests: number; perMs: number } | null;
+  limits?: Partial<Http2Limits>;
+  /** GOAWAY {"reason":"IdleTimeout"} after this long without a frame. 0: never (default). */
+  idleTimeoutMs?: number;
+  /** Apps with the broadcast capability; default every app. */
+  broadcastBundles?: string[] | null;
+  /** Channels per app and environment. Default 10,000. */
+  maxChannels?: number;
+  /** How long a connection sent GOAWAY may finish its streams. Default 2000 ms. */
+  lingerMs?: number;
+  /** How long a client without ALPN has to send the HTTP/2 preface. Default 10,000 ms. */
+  prefaceTimeoutMs?: number;
+  /** Connection ids shared with the other listeners; default a counter of this server's own. */
+  connectionIds?: () => number;
+}
+
+export interface Http2GatewayStats {
+  open: number;
+  opened: number;
+  /** Connections that offered no ALPN and were served HTTP/2 all the same. */
+  withoutAlpn: number;
+  /** Clients without ALPN that did not send the HTTP/2 preface (HTTP/1, other protocols). */
+  notHttp2: number;
+  handshakeFailures: number;
+}
+
+/**
+ * Apple's HTTP/2 provider API (api.push.apple.com:443 and :2197): `node:http2` over TLS,
+ * ALPN h2 (no HTTP/1.1). Clients that speak HTTP/2 over TLS without ALPN are served too:
+ * node's secure server hands them to 'unknownProtocol'; there the first bytes are read, and
+ * when they are the HTTP/2 connection preface the socket goes to `performServerHandshake`.
+ */
+export class Http2Gateway extends EventEmitter {
+  readonly server: Http2SecureServer;
+  readonly channels: ChannelStore;
+  private readonly connections = new Map<number, Http2Connection>();
+  private readonly policy: Http2Policy;
+  private nextConnectionId = 1;
+  private readonly counts = { opened: 0, withoutAlpn: 0, notHttp2: 0, handshakeFailures: 0 };
+  /** The TLS socket whose 'session' event is on its way (node emits both in one call). */
+  private arriving: TLSSocket | null = null;
+  private closing = false;
+
+  constructor(private readonly options: Http2GatewayOptions) {
+    super();
+    const maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    this.channels = new ChannelStore(options.maxChannels);
+    const rate = options.rateLimit ?? null;
+    this.policy = {
+      recorder: options.recorder,
+      registry: options.registry,
+      rules: options.rules,
+      keys: options.keys,
+      channels: this.channels,
+      limits: { ...HTTP2_LIMITS, ...options.limits },
+      maxConcurrentStreams,
+      tokenLifetimeMs: options.tokenLifetimeMs ?? PROVIDER_TOKEN_LIFETIME_MS,
+      tokenUpdateIntervalMs: options.tokenUpdateIntervalMs ?? PROVIDER_TOKEN_UPDATE_INTERVAL_MS,
+      rateLimiter: rate === null ? null : new TokenRateLimiter(rate.requests, rate.perMs),
+      broadcastBundles: options.broadcastBundles ?? null,
+      lingerMs: options.lingerMs ?? 2000,
+    };
+    const clientAuth = options.clientAuth ?? 'request';
+    this.server = createSecureServer({
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ca: options.tls.ca,
+      // Token connections present no certificate, so one is asked for but never required;
+      // a certificate that does not verify is answered BadCertificate on every request.
+      requestCert: clientAuth !== 'none',
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      allowHTTP1: false,
+      settings: { maxConcurrentStreams },
+    });
+    // Runs before node's own listener, which makes the session from the server's settings:
+    // a token connection announces one stream until its first valid token.
+    this.server.prependListener('secureConnection', (socket: TLSSocket) => {
+      this.arriving = socket;
+      this.server.updateSettings({ maxConcurrentStreams: this.initialStreams(socket) });
+    });
+    this.server.on('session', (session: ServerHttp2Session) => {
+      const socket = this.arriving;
+      this.arriving = null;
+      if (socket === null) {
+        session.destroy();
+        return;
+      }
+      this.adopt(session, socket, 'h2');
+    });
+    this.server.on('unknownProtocol', (socket: TLSSocket) => this.onUnknownProtocol(socket));
+    this.server.on('tlsClientError', (error) => {
+      this.counts.handshakeFailures++;
+      this.emit('handshakeError', error);
+    });
+    this.server.on('sessionError', () => {
+      // Each connection listens to its own session's errors.
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    this.server.listen(this.options.port ?? 2197, this.options.host ?? '127.0.0.1');
+    await once(this.server, 'listening');
+    return this.address();
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  get port(): number {
+    return this.address().port;
+  }
+
+  get maxConcurrentStreams(): number {
+    return this.policy.maxConcurrentStreams;
+  }
+
+  connectionList(): Http2ConnectionSummary[] {
+    return [...this.connections.values()].map((c) => c.summary());
+  }
+
+  get stats(): Http2GatewayStats {
+    return { open: this.connections.size, ...this.counts };
+  }
+
+  /** GOAWAY {"reason":"Shutdown"} to one connection (by id) or all; returns how many. */
+  shutdown(connectionId?: number): number {
+    let count = 0;
+    for (const connection of this.connections.values()) {
+      if (connectionId !== undefined && connection.info.id !== connectionId) continue;
+      if (connection.goAway('Shutdown')) count++;
+    }
+    return count;
+  }
+
+  /** GOAWAY Shutdown to every connection, a moment for it to go out, then everything closes. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const open = [...this.connections.values()];
+    for (const connection of open) connection.goAway('Shutdown');
+    if (open.length > 0) {
+      await Promise.race([
+        Promise.all(open.map((c) => (c.state === 'closed' ? null : once(c.session, 'close')))),
+        new Promise((resolve) => setTimeout(resolve, 200).unref()),
+      ]);
+    }
+    for (const connection of this.connections.values()) connection.destroy();
+    await closed;
+  }
+
+  private environmentOf(socket: TLSSocket): ApnsEnvironment {
+    const name = (socket as TLSSocket & { servername?: string | false }).servername;
+    if (name === HTTP2_HOSTS.production) return 'production';
+    if (name === HTTP2_HOSTS.development) return 'development';
+    return this.options.environment ?? 'development';
+  }
+
+  private initialStreams(socket: TLSSocket): number {
+    return socket.getPeerX509Certificate() !== undefined ? this.policy.maxConcurrentStreams : UNAUTHENTICATED_MAX_CONCURRENT_STREAMS;
+  }
+
+  private onUnknownProtocol(socket: TLSSocket): void {
+    // A client that offered ALPN without h2 asked for something else: only a client that
+    // offered no ALPN at all may be speaking HTTP/2 regardless.
+    if (socket.alpnProtocol !== false || this.closing) {
+      socket.destroy();
+      return;
+    }
+    sniffPreface(socket, this.options.prefaceTimeoutMs ?? 10_000).then((verdict) => {
+      if (verdict === 'closed' || socket.destroyed) return;
+      if (verdict === 'other' || this.closing) {
+        this.counts.notHttp2++;
+        socket.end(
+          'HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n' +
+            'This is the APNs HTTP/2 provider API: speak HTTP/2 (ALPN h2, or the HTTP/2 preface).\n',
+        );
+        return;
+      }
+      this.counts.withoutAlpn++;
+      const session = performServerHandshake(socket, { settings: { maxConcurrentStreams: this.initialStreams(socket) } });
+      this.adopt(session, socket, null);
+    });
+  }
+
+  private adopt(session: ServerHttp2Session, socket: TLSSocket, alpn: 'h2' | null): void {
+    if (this.closing) {
+      session.destroy();
+      return;
+    }
+    this.counts.opened++;
+    const identity = identityOf(socket);
+    const environment = this.environmentOf(socket);
+    const info: ConnectionInfo = {
+      id: this.options.connectionIds?.() ?? this.nextConnectionId++,
+      protocol: 'http2',
+      peer: peerOf(socket),
+      topic: identity.topic,
+      environment,
+    };
+    const connection = new Http2Connection(session, socket, info, identity, environment, alpn, this.policy, (closed) => {
+      this.connections.delete(closed.info.id);
+      this.emit('disconnect', closed.summary());
+    });
+    this.connections.set(info.id, connection);
+    const idle = this.options.idleTimeoutMs ?? 0;
+    if (idle > 0) session.setTimeout(idle, () => connection.idle());
+    this.emit('connect', connection.summary());
+  }
+}

@@ -1,4 +1,4 @@
-export { startSimulator, type ProviderCredentials, type Simulator, type SimulatorOptions } from './simulator.js';
+export { startSimulator, type Http2SimulatorOptions, type ProviderCredentials, type Simulator, type SimulatorOptions } from './simulator.js';
 export * from './recorder/index.js';
 export * from './registry/index.js';
 export * from './rules/index.js';
@@ -6,3 +6,5 @@ export * from './gateway/index.js';
 export * from './feedback/index.js';
 export * from './control/index.js';
 export * from './certs/index.js';
+export * from './http2/index.js';
+export * from './keys/index.js';

@@ -6,6 +6,8 @@ import { createProviderCertificate, loadOrCreateState, type ApnsEnvironment, typ
 import { ControlApi, isLoopback } from './control/index.js';
 import { FeedbackService } from './feedback/index.js';
 import { BinaryGateway, type ClientAuth } from './gateway/index.js';
+import { Http2Gateway, type Http2GatewayOptions } from './http2/index.js';
+import { KeyStore, type SigningKey } from './keys/index.js';
 import { Recorder, type NotificationRecord, type RecordFilter, type WaitOptions } from './recorder/index.js';
 import { DeviceRegistry } from './registry/index.js';
 import { RuleSet, loadScenario, parseScenario, type RuleSpec, type Scenario } from './rules/index.js';
@@ -43,7 +45,14 @@ export interface SimulatorOptions {
   /** A scenario file path, or its contents: rules, devices, uninstalled tokens. */
   scenario?: string | Scenario | unknown;
   rules?: RuleSpec[];
+  /** HTTP/2 provider API port, or false for none. Default 0; `serve` uses 2197. */
+  http2Port?: number | false;
+  /** The HTTP/2 API's behaviour: environment, stream limit, token timing, rate limit, broadcast. */
+  http2?: Http2SimulatorOptions;
 }
+
+/** What the HTTP/2 API can be told; `idleTimeoutMs` defaults to the simulator's. */
+export type Http2SimulatorOptions = Omit<Http2GatewayOptions, 'host' | 'port' | 'tls' | 'clientAuth' | 'recorder' | 'registry' | 'rules' | 'keys' | 'connectionIds'>;
 
 export interface ProviderCredentials extends PemPair {
   /** The CA that signed the simulator's server certificate: trust it to connect. */
@@ -54,7 +63,9 @@ export interface ProviderCredentials extends PemPair {
 
 export interface Simulator {
   host: string;
-  ports: { gateway: number; feedback: number; control: number | null };
+  ports: { gateway: number; feedback: number; control: number | null; http2: number | null };
+  /** Base URL of the HTTP/2 API (`https://host:port`), or null when it is off. */
+  http2Url: string | null;
   /** Base URL of the control API, or null when it is off. */
   controlUrl: string | null;
   state: string;
@@ -69,6 +80,11 @@ export interface Simulator {
   gateway: BinaryGateway;
   feedback: FeedbackService;
   control: ControlApi | null;
+  http2: Http2Gateway | null;
+  /** Provider keys the HTTP/2 API trusts (kept in `<state>/keys`). */
+  keys: KeyStore;
+  /** Makes a P-256 provider key and registers it: sign provider tokens with `privateKey` (the .p8's PEM). */
+  createSigningKey(teamId: string, keyId: string, environments?: ApnsEnvironment | ApnsEnvironment[], topics?: string[]): Promise<SigningKey>;
   records(filter?: RecordFilter): NotificationRecord[];
   waitFor(filter?: RecordFilter, options?: WaitOptions): Promise<NotificationRecord[]>;
   /** Machine-readable facts: ports, CA path, state directory. */
@@ -112,6 +128,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const recorder = new Recorder({ maxRecords: options.maxRecords, jsonlPath: options.record });
   const devices = new DeviceRegistry({ strict: options.strictDevices });
   const rules = new RuleSet();
+  const keys = await KeyStore.open(stateDir);
+  let nextConnectionId = 1;
+  const connectionIds = () => nextConnectionId++;
   for (const spec of [...(scenario?.rules ?? []), ...(options.rules ?? [])]) rules.add(spec);
   for (const d of scenario?.devices ?? []) devices.register(d.token, d);
   for (const d of scenario?.uninstalled ?? []) devices.uninstall(d.token, d);
@@ -130,7 +149,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     errorDelayMs: options.errorDelayMs,
     idleTimeoutMs: options.idleTimeoutMs,
     environment: options.gatewayEnvironment,
+    connectionIds,
   });
+  const http2 =
+    options.http2Port === false
+      ? null
+      : new Http2Gateway({
+          idleTimeoutMs: options.idleTimeoutMs,
+          ...options.http2,
+          host,
+          port: options.http2Port ?? 0,
+          tls,
+          clientAuth: options.clientAuth === 'none' ? 'none' : 'request',
+          recorder,
+          registry: devices,
+          rules,
+          keys,
+          connectionIds,
+        });
   const feedback = new FeedbackService({ host, port: options.feedbackPort ?? 0, tls, clientAuth: options.clientAuth, registry: devices });
   let control: ControlApi | null = null;
   const started: { close(): Promise<void> }[] = [];
@@ -138,6 +174,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     gateway: gateway.port,
     feedback: feedback.port,
     control: control?.port ?? null,
+    http2: http2?.port ?? null,
     host,
     ca: certs.ca.certPath,
     state: stateDir,
@@ -147,8 +184,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     started.push(gateway);
     await feedback.listen();
     started.push(feedback);
+    if (http2 !== null) {
+      await http2.listen();
+      started.push(http2);
+    }
     if (options.controlPort !== false) {
-      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, recorder, rules, registry: devices, gateway, describe });
+      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, recorder, rules, registry: devices, gateway, http2, keys, describe });
       await control.listen();
       started.push(control);
     }
@@ -163,7 +204,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let closed: Promise<void> | null = null;
   return {
     host,
-    ports: { gateway: gateway.port, feedback: feedback.port, control: control?.port ?? null },
+    ports: { gateway: gateway.port, feedback: feedback.port, control: control?.port ?? null, http2: http2?.port ?? null },
+    http2Url: http2 === null ? null : `https://${urlHost}:${http2.port}`,
     controlUrl: control === null ? null : `http://${urlHost}:${control.port}`,
     state: stateDir,
     caPath: certs.ca.certPath,
@@ -175,6 +217,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     gateway,
     feedback,
     control,
+    http2,
+    keys,
+    createSigningKey: (teamId, keyId, environments, topics) => keys.create(teamId, keyId, { environments, topics }),
     records: (filter) => recorder.list(filter),
     waitFor: (filter, waitOptions) => recorder.waitFor(filter, waitOptions),
     describe,

@@ -5,7 +5,10 @@ import { OUTCOMES, WaitTimeoutError, type Outcome, type RecordFilter, type Recor
 import type { DeviceRegistry } from '../registry/index.js';
 import { RuleError, parseRuleSpec, type RuleSet } from '../rules/index.js';
 import type { BinaryGateway } from '../gateway/index.js';
+import type { Http2Gateway } from '../http2/index.js';
+import { KeyStoreError, type KeyStore } from '../keys/index.js';
 import { HttpError, durationParam, intParam, readJson, sendJson } from './http.js';
+import { connectionSourcesOf, openEventStream, serveInspector } from '../inspector/index.js';
 
 export interface ControlApiOptions {
   host?: string;
@@ -16,6 +19,10 @@ export interface ControlApiOptions {
   rules: RuleSet;
   registry: DeviceRegistry;
   gateway: BinaryGateway;
+  /** The HTTP/2 API: its connections are listed and shut down with the binary ones. */
+  http2?: Http2Gateway | null;
+  /** Provider keys for the HTTP/2 API (GET/POST /keys). */
+  keys?: KeyStore;
   /** Extra facts for GET /stats and GET / (ports, state directory). */
   describe?: () => Record<string, unknown>;
 }
@@ -43,6 +50,13 @@ function recordFilter(params: URLSearchParams): RecordFilter {
   filter.connectionId = intParam(params, 'connection');
   filter.identifier = intParam(params, 'identifier');
   filter.status = intParam(params, 'status');
+  const protocol = params.get('protocol');
+  if (protocol) {
+    if (protocol !== 'binary' && protocol !== 'http2') throw new HttpError(400, `query parameter protocol must be binary or http2; got "${protocol}"`);
+    filter.protocol = protocol;
+  }
+  const apnsId = params.get('apnsId');
+  if (apnsId) filter.apnsId = apnsId.toLowerCase();
   return filter;
 }
 
@@ -87,10 +101,15 @@ export class ControlApi {
           return;
         }
         if (error instanceof HttpError) sendJson(response, error.status, { error: error.message });
-        else if (error instanceof RuleError) sendJson(response, 400, { error: error.message });
+        else if (error instanceof RuleError || error instanceof KeyStoreError) sendJson(response, 400, { error: error.message });
         else sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) });
       });
     });
+  }
+
+  private keyStore(): KeyStore {
+    if (!this.options.keys) throw new HttpError(404, 'this simulator has no key store');
+    return this.options.keys;
   }
 
   async listen(): Promise<AddressInfo> {
@@ -114,10 +133,14 @@ export class ControlApi {
     const method = request.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const params = url.searchParams;
+    // The inspector page and its script hold no data, so a browser loads them without the
+    // token; the page then sends the token with every request it makes.
+    if (method === 'GET' && (await serveInspector(request, response, path))) return;
     if (this.options.token && request.headers.authorization !== `Bearer ${this.options.token}`) {
       throw new HttpError(401, 'this control API needs "Authorization: Bearer <control token>"');
     }
     const { recorder, rules, registry, gateway } = this.options;
+    const http2 = this.options.http2 ?? null;
     const route = `${method} ${path}`;
     let match: RegExpExecArray | null;
 
@@ -130,6 +153,7 @@ export class ControlApi {
         return sendJson(response, 200, {
           records: recorder.stats(),
           connections: gateway.stats,
+          http2Connections: http2?.stats ?? null,
           rules: rules.size,
           devices: registry.devices().length,
           pendingFeedback: registry.pendingFeedback().length,
@@ -154,13 +178,25 @@ export class ControlApi {
           return sendJson(response, 408, { error: error.message, matched: error.matched, records: error.seen });
         }
       }
+      case 'GET /events':
+        return openEventStream(request, response, params, { recorder, connections: connectionSourcesOf(this.options) });
       case 'DELETE /records':
         recorder.clear();
         return sendJson(response, 200, { cleared: true });
       case 'GET /connections':
-        return sendJson(response, 200, gateway.connections());
+        return sendJson(response, 200, [...gateway.connections(), ...(http2?.connectionList() ?? [])]);
       case 'POST /connections/shutdown':
-        return sendJson(response, 200, { shutdown: gateway.shutdown() });
+        return sendJson(response, 200, { shutdown: gateway.shutdown() + (http2?.shutdown() ?? 0) });
+      case 'GET /keys':
+        return sendJson(response, 200, this.keyStore().list());
+      case 'POST /keys': {
+        const body = asObject(await readJson(request), 'keys');
+        const { teamId, keyId, environments, topics, publicKey } = body as Record<string, never>;
+        if (topics !== undefined && !(Array.isArray(topics) && (topics as unknown[]).every((t) => typeof t === 'string'))) throw new HttpError(400, 'keys: "topics" must be an array of bundle ids');
+        const store = this.keyStore();
+        if (publicKey !== undefined) return sendJson(response, 201, await store.add({ teamId, keyId, publicKey, environments, topics }));
+        return sendJson(response, 201, await store.create(teamId, keyId, { environments, topics }));
+      }
       case 'GET /rules':
         return sendJson(response, 200, rules.list());
       case 'POST /rules': {
@@ -199,14 +235,20 @@ export class ControlApi {
     }
     if (method === 'POST' && (match = /^\/connections\/(\d+)\/shutdown$/.exec(path))) {
       const id = Number(match[1]);
-      const count = gateway.shutdown(id);
-      if (count === 0 && !gateway.connections().some((c) => c.id === id)) throw new HttpError(404, `no open connection ${id}`);
+      const count = gateway.shutdown(id) + (http2?.shutdown(id) ?? 0);
+      const known = [...gateway.connections(), ...(http2?.connectionList() ?? [])].some((c) => c.id === id);
+      if (count === 0 && !known) throw new HttpError(404, `no open connection ${id}`);
       return sendJson(response, 200, { shutdown: count });
     }
     if (method === 'DELETE' && (match = /^\/rules\/([^/]+)$/.exec(path))) {
       const id = decodeURIComponent(match[1]);
       if (!rules.remove(id)) throw new HttpError(404, `no rule "${id}"`);
       return sendJson(response, 200, { removed: id });
+    }
+    if (method === 'DELETE' && (match = /^\/keys\/([^/]+)$/.exec(path))) {
+      const keyId = decodeURIComponent(match[1]);
+      if (!(await this.keyStore().remove(keyId))) throw new HttpError(404, `no key "${keyId}"`);
+      return sendJson(response, 200, { removed: keyId });
     }
     if (method === 'DELETE' && (match = /^\/devices\/([0-9a-fA-F]+)$/.exec(path))) {
       if (!registry.unregister(match[1])) throw new HttpError(404, `no registered device ${match[1]}`);
@@ -221,6 +263,7 @@ export const ENDPOINTS = [
   'GET /records',
   'GET /records/wait',
   'GET /records.jsonl',
+  'GET /events',
   'DELETE /records',
   'GET /connections',
   'POST /connections/shutdown',
@@ -234,6 +277,9 @@ export const ENDPOINTS = [
   'DELETE /devices/:token',
   'GET /feedback',
   'POST /uninstall',
+  'GET /keys',
+  'POST /keys',
+  'DELETE /keys/:id',
   'GET /stats',
   'GET /health',
 ];

@@ -22,7 +22,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-      throw new UsageError(`cannot listen on ${address ?? options.host}:${port ?? '?'} (${code}); pick other ports with --port, --feedback-port and --control-port (0: a free one)`);
+      throw new UsageError(`cannot listen on ${address ?? options.host}:${port ?? '?'} (${code}); pick other ports with --port, --feedback-port, --http2-port and --control-port (0: a free one)`);
     }
     if (error instanceof RuleError || (error instanceof Error && error.message.includes('control token'))) throw new UsageError(error.message);
     throw error;
@@ -33,11 +33,14 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify(facts)}\n`);
   } else {
     const h = sim.host;
+    const stateFlag = options.state === '.apns-mock' ? '' : ` --state ${shown(sim.state)}`;
+    const http2Host = h === '127.0.0.1' || h === '::1' ? 'localhost' : h.includes(':') ? `[${h}]` : h;
     process.stdout.write(
       [
         `apns-mock-gateway is running`,
         `  binary gateway   ${h}:${sim.ports.gateway}   (Apple: gateway.sandbox.push.apple.com:2195)`,
         `  feedback         ${h}:${sim.ports.feedback}   (Apple: feedback.sandbox.push.apple.com:2196)`,
+        sim.ports.http2 === null ? `  HTTP/2 API       off` : `  HTTP/2 API       ${h}:${sim.ports.http2}   (Apple: api.sandbox.push.apple.com:443 or 2197)`,
         sim.controlUrl ? `  control API      ${sim.controlUrl}` : `  control API      off`,
         ``,
         `  CA to trust      ${shown(sim.caPath)}`,
@@ -47,10 +50,19 @@ export async function serve(options: ServeOptions): Promise<void> {
         ``,
         `Send a notification (in another terminal):`,
         `  npx apns-mock send --port ${sim.ports.gateway} --token ${'aa'.repeat(32)} --alert "Hello"`,
+        ...(sim.ports.http2 === null
+          ? []
+          : [
+              `Send over HTTP/2 with token authentication (a key, then a request; the token is good for an hour):`,
+              `  TOKEN=$(npx apns-mock keys --team TEAM000001 --key-id KEY0000001 --out ${shown(join(sim.state, 'client'))}${stateFlag} --token)`,
+              `  curl --http2 --cacert ${shown(sim.caPath)} -H "authorization: bearer $TOKEN" -H 'apns-topic: ${sim.credentials.topic}' -H 'apns-push-type: alert' -d '{"aps":{"alert":"Hello"}}' https://${http2Host}:${sim.ports.http2}/3/device/${'aa'.repeat(32)}`,
+              `Or with the provider certificate:`,
+              `  curl --http2 --cacert ${shown(sim.caPath)} --cert ${shown(client.cert)} --key ${shown(client.key)} -d '{"aps":{"alert":"Hello"}}' https://${http2Host}:${sim.ports.http2}/3/device/${'aa'.repeat(32)}`,
+            ]),
         `See what arrived:`,
         sim.controlUrl ? `  curl ${sim.controlUrl}/records` : `  (control API off)`,
         `Another provider certificate:`,
-        `  npx apns-mock certs --topic com.your.app --out ./certs${options.state === '.apns-mock' ? '' : ` --state ${shown(sim.state)}`}`,
+        `  npx apns-mock certs --topic com.your.app --out ./certs${stateFlag}`,
         ``,
         `Ctrl-C stops it.`,
         ``,

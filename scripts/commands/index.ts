@@ -7,4 +7,5 @@ export const commands: CommandModule<any, any>[] = [
   (await import('./certs.js')).certsCommand,
   (await import('./decode.js')).decodeCommand,
   (await import('./expect.js')).expectCommand,
+  (await import('./keys.js')).keysCommand,
 ];

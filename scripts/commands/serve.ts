@@ -6,6 +6,9 @@ interface ServeArgs {
   port: number;
   'feedback-port': number;
   'control-port': number;
+  'http2-port': number;
+  'max-streams': number;
+  'token-update-interval': string;
   'control-token'?: string;
   state: string;
   topic: string;
@@ -25,13 +28,16 @@ interface ServeArgs {
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
-  describe: 'Start the simulator: binary gateway, feedback service and control API',
+  describe: 'Start the simulator: binary gateway, feedback service, HTTP/2 API and control API',
   builder: (yargs: Argv) =>
     yargs
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address every service listens on' })
       .option('port', { type: 'number', default: 2195, describe: 'Binary gateway port (0: a free port)' })
       .option('feedback-port', { type: 'number', default: 2196, describe: 'Feedback service port (0: a free port)' })
       .option('control-port', { type: 'number', default: 2198, describe: 'Control API port (0: a free port)' })
+      .option('http2-port', { type: 'number', default: 2197, describe: 'HTTP/2 provider API port (0: a free port)' })
+      .option('max-streams', { type: 'number', default: 1000, describe: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS once authenticated (1 before a valid provider token)' })
+      .option('token-update-interval', { type: 'string', default: '20m', describe: 'HTTP/2: a new provider token more often than this on a connection gets TooManyProviderTokenUpdates' })
       .option('control-token', { type: 'string', describe: 'Bearer token the control API requires (needed off loopback)' })
       .option('state', { type: 'string', default: '.apns-mock', describe: 'State directory: CA, server and provider certificates' })
       .option('topic', { type: 'string', default: 'com.example.app', describe: 'Topic of the provider certificate written to the state directory' })
@@ -42,7 +48,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('error-delay', { type: 'string', default: '0', describe: 'Delay before an error response (Apple: 85-800ms)' })
       .option('idle-timeout', { type: 'string', default: '0', describe: 'Close connections idle this long (0: never)' })
       .option('client-auth', { type: 'string', default: 'require', choices: ['require', 'request', 'none'], describe: 'Client certificates' })
-      .option('environment', { type: 'string', choices: ['development', 'production'], describe: 'Drop certificates of the other environment, as Apple did' })
+      .option('environment', { type: 'string', choices: ['development', 'production'], describe: 'Drop certificates of the other environment, as Apple did; the HTTP/2 API plays this environment (default development)' })
       .option('legacy-payload-limit', { type: 'number', default: 256, describe: 'Largest payload for commands 0 and 1' })
       .option('payload-limit', { type: 'number', default: 2048, describe: 'Largest payload for command 2 (4096 for VoIP)' })
       .option('max-records', { type: 'number', default: 100_000, describe: 'Records kept in memory' })
@@ -52,7 +58,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       port: parsePort(args.port, 'port'),
       feedbackPort: parsePort(args['feedback-port'], 'feedback-port'),
       controlPort: parsePort(args['control-port'], 'control-port'),
+      http2Port: parsePort(args['http2-port'], 'http2-port'),
     };
+    if (!Number.isInteger(args['max-streams']) || args['max-streams'] < 1) throw new UsageError(`--max-streams must be a whole number >= 1; got ${args['max-streams']}`);
     for (const [name, value] of [['legacy-payload-limit', args['legacy-payload-limit']], ['payload-limit', args['payload-limit']], ['max-records', args['max-records']]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a whole number >= 1; got ${value}`);
     }
@@ -73,6 +81,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       gatewayEnvironment: (args.environment as 'development' | 'production' | undefined) ?? null,
       limits: { legacyPayload: args['legacy-payload-limit'], framePayload: args['payload-limit'] },
       maxRecords: args['max-records'],
+      http2: {
+        environment: (args.environment as 'development' | 'production' | undefined) ?? 'development',
+        maxConcurrentStreams: args['max-streams'],
+        tokenUpdateIntervalMs: parseDuration(args['token-update-interval'], 'token-update-interval'),
+      },
       json: args.json,
     });
   },

@@ -54,7 +54,7 @@ describe('apns-mock serve', () => {
   it('prints how to reach it for a person', async () => {
     const dir = tempDir();
     const serve = await import('node:child_process').then(({ spawn }) =>
-      spawn(process.execPath, ['dist/scripts/cli.js', 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--state', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, ['dist/scripts/cli.js', 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] }),
     );
     let out = '';
     await new Promise<void>((resolve) => {
@@ -82,7 +82,7 @@ describe('apns-mock serve', () => {
   for (const [name, args, message] of bad) {
     it(`exits 2 with a clear message on ${name}`, async () => {
       const dir = tempDir();
-      const result = await runCli(['serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--state', join(dir, 'state'), ...args]);
+      const result = await runCli(['serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state'), ...args]);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -94,7 +94,7 @@ describe('apns-mock serve', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const result = await runCli(['serve', '--port', String(port), '--feedback-port', '0', '--control-port', '0', '--state', join(tempDir(), 'state')]);
+      const result = await runCli(['serve', '--port', String(port), '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(tempDir(), 'state')]);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`:${port}`);
       expect(result.stderr).toMatch(/EADDRINUSE/);

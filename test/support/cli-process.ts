@@ -48,7 +48,7 @@ export interface RunningServe {
 
 /** Starts `apns-mock serve --json` on free ports and reads its first line. */
 export async function startServe(stateDir: string, extra: string[] = []): Promise<RunningServe> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--state', stateDir, '--json', ...extra], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', stateDir, '--json', ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,4 +8,6 @@ export const commands: CommandModule<any, any>[] = [
   (await import('./decode.js')).decodeCommand,
   (await import('./expect.js')).expectCommand,
   (await import('./keys.js')).keysCommand,
+  (await import('./send.js')).sendCommand,
+  (await import('./feedback.js')).feedbackCommand,
 ];

@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BinaryClient, GatewayUnreachableError, type SendOutcome } from '../client/index.js';
+import type { LoadedCredentials } from './commands/provider-options.js';
+import type { SendPlan } from './commands/send.js';
+import { UsageError } from './commands/shared.js';
+
+interface Line {
+  n: number;
+  token: string;
+  outcome: SendOutcome;
+}
+
+function jsonLine({ n, token, outcome }: Line): string {
+  const base = { n, token, status: outcome.status, identifier: outcome.identifier, attempts: outcome.attempts, possibleDuplicate: outcome.possibleDuplicate };
+  if (outcome.status === 'rejected') return JSON.stringify({ ...base, code: outcome.code, name: outcome.name, reason: outcome.reason });
+  if (outcome.status === 'failed') {
+    return JSON.stringify({ ...base, error: outcome.error.message, errorCode: (outcome.error as NodeJS.ErrnoException).code ?? null });
+  }
+  return JSON.stringify(base);
+}
+
+function textLine({ n, token, outcome }: Line): string {
+  const id = outcome.identifier === null ? '' : `  id ${outcome.identifier}`;
+  const dup = outcome.possibleDuplicate ? '  (resent after a silent close: may have arrived twice)' : '';
+  const detail =
+    outcome.status === 'rejected'
+      ? `  status ${outcome.code} ${outcome.name}: ${outcome.reason}`
+      : outcome.status === 'failed'
+        ? `  ${outcome.error.message}`
+        : '';
+  return `${outcome.status.padEnd(8)}  #${n}  ${token}${id}${detail}${dup}`;
+}
+
+/** Sends the plan's notifications, prints each outcome as it is known, then a summary; returns the exit code. */
+export async function runSend(plan: SendPlan, credentials: LoadedCredentials): Promise<number> {
+  const { source, ...tls } = credentials;
+  let client: BinaryClient;
+  try {
+    client = new BinaryClient({
+      host: plan.host,
+      port: plan.port,
+      ...tls,
+      command: plan.command,
+      flush: plan.flush,
+      connectTimeoutMs: 5000,
+      // A person at a terminal wants an answer soon: three tries, well under a second apart.
+      reconnect: { initialDelayMs: 100, maxDelayMs: 400, retries: 2 },
+    });
+  } catch (error) {
+    throw new UsageError(`cannot use the provider certificate from ${source}: ${(error as Error).message}`);
+  }
+  const counts = { accepted: 0, rejected: 0, failed: 0 };
+  let unreachable: Error | null = null;
+  const print = (line: Line) => {
+    counts[line.outcome.status]++;
+    if (line.outcome.status === 'failed' && line.outcome.error instanceof GatewayUnreachableError) unreachable = line.outcome.error;
+    process.stdout.write(`${plan.json ? jsonLine(line) : textLine(line)}\n`);
+  };
+
+  const total = plan.tokens.length * plan.count;
+  const interval = plan.rate === null ? 0 : 1000 / plan.rate;
+  const started = Date.now();
+  const outcomes: Promise<void>[] = [];
+  let n = 0;
+  for (const token of plan.tokens) {
+    for (let i = 0; i < plan.count; i++) {
+      n++;
+      if (interval > 0) {
+        const wait = started + (n - 1) * interval - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
+      const notification = { token, payload: plan.payload, expiry: plan.expiry, priority: plan.priority };
+      const { outcome } = await client.enqueue(notification);
+      const number = n;
+      outcomes.push(outcome.then((o) => print({ n: number, token, outcome: o })));
+    }
+  }
+  // Every outcome is known only once the last notification is proven: close() flushes first.
+  await client.close();
+  await Promise.all(outcomes);
+
+  const seconds = (Date.now() - started) / 1000;
+  const where = `${plan.host}:${plan.port}`;
+  if (plan.json) {
+    process.stdout.write(`${JSON.stringify({ summary: { sent: total, ...counts, host: plan.host, port: plan.port, seconds } })}\n`);
+  } else {
+    process.stdout.write(`${total} notification(s) to ${where}: ${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${seconds.toFixed(2)} s)\n`);
+  }
+  const cause = (unreachable as Error | null)?.cause as NodeJS.ErrnoException | undefined;
+  if (cause?.code === 'ECONNREFUSED') {
+    process.stderr.write(`apns-mock: nothing listens at ${where}: start the simulator with 'npx apns-mock serve', or give --host and --port\n`);
+  }
+  return counts.rejected + counts.failed > 0 ? 1 : 0;
+}

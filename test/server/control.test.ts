@@ -115,6 +115,7 @@ describe('GET /records and its filters', () => {
     ['status', () => `status=${Status.MissingPayload}`, [3]],
     ['limit (the oldest first)', () => 'limit=2', [1, 2]],
     ['several at once', () => `token=${TOKEN}&outcome=accepted&limit=1`, [1]],
+    ['protocol', () => 'protocol=binary', [1, 2, 3, 4, 5]],
     ['a filter nothing matches', () => 'identifier=99', []],
   ];
   for (const [name, query, expected] of cases) {
@@ -133,6 +134,7 @@ describe('GET /records and its filters', () => {
     ['identifier=one', /identifier must be an integer/],
     ['connection=1.5', /connection must be an integer/],
     ['status=x', /status must be an integer/],
+    ['protocol=spdy', /protocol must be binary or http2; got "spdy"/],
   ];
   for (const [query, message] of bad) {
     it(`refuses ${query} with 400 and says why`, async () => {

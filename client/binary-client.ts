@@ -417,6 +417,9 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         continue;
       }
       if (this.queue.length > 0) {
+        // One turn of the event loop lets a sender's loop queue more: a TLS record per notification costs both ends dearly.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (conn.finished || this.destroyed) break;
         const batch: Entry[] = [];
         while (this.queue.length > 0 && batch.length < this.bufferSize) batch.push(this.queue.shift()!);
         const rest = await this.write(s, batch);

@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 import type { Bench, BenchRow } from './types.js';
 
 /** Every benchmark, one module each in this folder; add new ones here. */
-const benches: (() => Promise<Bench>)[] = [async () => (await import('./decoder.js')).decoderBench];
+const benches: (() => Promise<Bench>)[] = [
+  async () => (await import('./decoder.js')).decoderBench,
+  async () => (await import('./client.js')).clientBench,
+];
 
 const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 

@@ -27,6 +27,8 @@ interface CommonExpectation {
   /** The provider certificate's topic (bundle id). */
   topic?: string;
   identifier?: number;
+  /** Which API it came through: the binary gateway or the HTTP/2 API. */
+  protocol?: 'binary' | 'http2';
   /** Exactly this many matching records; without it, at least one. */
   count?: number;
 }
@@ -65,9 +67,9 @@ interface Criterion {
 type AnyExpectation = ReceivedExpectation & RejectedExpectation;
 
 const KNOWN_KEYS: Record<Outcome, readonly string[]> = {
-  accepted: ['token', 'topic', 'identifier', 'count', 'alert', 'payload', 'priority'],
-  rejected: ['token', 'topic', 'identifier', 'count', 'status', 'reason', 'alert'],
-  discarded: ['token', 'topic', 'identifier', 'count'],
+  accepted: ['token', 'topic', 'identifier', 'protocol', 'count', 'alert', 'payload', 'priority'],
+  rejected: ['token', 'topic', 'identifier', 'protocol', 'count', 'status', 'reason', 'alert'],
+  discarded: ['token', 'topic', 'identifier', 'protocol', 'count'],
   incomplete: ['count'],
 };
 
@@ -122,6 +124,7 @@ function criteriaFor(state: MatcherState, outcome: Outcome, e: AnyExpectation): 
   }
   if (e.topic !== undefined) list.push({ name: 'topic', shown: `topic ${e.topic}`, test: (r) => r.topic === e.topic });
   if (e.identifier !== undefined) list.push({ name: 'id', shown: `identifier ${e.identifier}`, test: (r) => r.identifier === e.identifier });
+  if (e.protocol !== undefined) list.push({ name: 'protocol', shown: `protocol ${e.protocol}`, test: (r) => r.protocol === e.protocol });
   if (e.status !== undefined) list.push({ name: 'status', shown: `status ${e.status}`, test: (r) => r.status === e.status });
   if (e.priority !== undefined) list.push({ name: 'priority', shown: `priority ${e.priority}`, test: (r) => r.priority === e.priority });
   if (e.alert !== undefined) {
@@ -143,7 +146,7 @@ function criteriaFor(state: MatcherState, outcome: Outcome, e: AnyExpectation): 
 
 /** The part of the expectation the simulator can filter on itself, so a wait does not re-read every record. */
 function pushdown(outcome: Outcome, e: AnyExpectation): RecordFilter {
-  return { outcome, token: e.token === undefined ? undefined : tokenHex(e.token), topic: e.topic, identifier: e.identifier, status: e.status };
+  return { outcome, token: e.token === undefined ? undefined : tokenHex(e.token), topic: e.topic, identifier: e.identifier, status: e.status, protocol: e.protocol };
 }
 
 interface Verdict {

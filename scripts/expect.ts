@@ -5,6 +5,7 @@ export interface ExpectFilter {
   token?: string;
   outcome?: string[];
   topic?: string;
+  protocol?: string;
   status?: number;
   identifier?: number;
   since?: number;
@@ -42,6 +43,7 @@ function describeWanted(options: ExpectOptions): string {
   const parts = [
     f.token !== undefined && `token ${shortToken(f.token)}`,
     f.topic !== undefined && `topic ${f.topic}`,
+    f.protocol !== undefined && `over ${f.protocol}`,
     f.status !== undefined && `status ${f.status}`,
     f.identifier !== undefined && `identifier ${f.identifier}`,
     f.connection !== undefined && `on connection ${f.connection}`,

@@ -64,7 +64,8 @@ describe('toHaveReceived', () => {
     expect(sim).toHaveReceived({ payload: { aps: { badge: 3 }, acme: { id: 7 } } });
     expect(sim).not.toHaveReceived({ payload: { aps: { badge: 4 } } });
     expect(sim).toHaveReceived({ payload: { acme: { id: expect.any(Number) } } });
-    expect(sim).toHaveReceived({ topic: 'com.example.app', identifier: 2, priority: 10 });
+    expect(sim).toHaveReceived({ topic: 'com.example.app', identifier: 2, priority: 10, protocol: 'binary' });
+    expect(sim).not.toHaveReceived({ protocol: 'http2' });
     expect(sim).not.toHaveReceived({ topic: 'com.other.app' });
     expect(sim).not.toHaveReceived({ identifier: 3 });
   });
@@ -110,7 +111,7 @@ describe('toHaveReceived', () => {
 
   it('says what it needs when given something else, or an unknown key', () => {
     expect(() => expect(42).toHaveReceived()).toThrow(/need the simulator \(what startSimulator\(\) returns\), anything with records\(\), or an array of records; got number/);
-    expect(() => expect(sim).toHaveReceived({ status: 8 } as never)).toThrow(/toHaveReceived\(\) does not know status; it takes token, topic, identifier, count, alert, payload, priority/);
+    expect(() => expect(sim).toHaveReceived({ status: 8 } as never)).toThrow(/toHaveReceived\(\) does not know status; it takes token, topic, identifier, protocol, count, alert, payload, priority/);
     expect(() => expect(sim).toHaveReceived({ count: -1 })).toThrow(/count must be a whole number >= 0; got -1/);
   });
 });

@@ -10,6 +10,7 @@ interface ExpectArgs {
   token?: string;
   outcome?: string;
   topic?: string;
+  protocol?: string;
   status?: number;
   identifier?: number;
   since?: number;
@@ -68,6 +69,7 @@ export const expectCommand: CommandModule<object, ExpectArgs> = {
         describe: 'accepted, rejected, discarded, incomplete, several comma-separated, or any (default: accepted; any when --status is given)',
       })
       .option('topic', { type: 'string', describe: "Topic (bundle id) of the sender's certificate" })
+      .option('protocol', { type: 'string', choices: ['binary', 'http2'], describe: 'Only records that came through this API' })
       .option('status', { type: 'number', describe: 'APNs status byte of rejected records (8: invalid token)' })
       .option('identifier', { type: 'number', describe: 'Notification identifier' })
       .option('since', { type: 'number', describe: 'Only records after this sequence number' })
@@ -105,6 +107,7 @@ export const expectCommand: CommandModule<object, ExpectArgs> = {
         token: token?.replace(/[\s<>:]/g, '').toLowerCase(),
         outcome: outcomes ?? undefined,
         topic: single(args.topic, 'topic'),
+        protocol: single(args.protocol, 'protocol'),
         status,
         identifier: wholeNumber(args.identifier, 'identifier', 0),
         since: wholeNumber(args.since, 'since', 0),

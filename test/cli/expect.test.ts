@@ -82,6 +82,8 @@ describe('apns-mock expect: the records match (exit 0)', () => {
     expect(result.code).toBe(0);
     const answer = JSON.parse(result.stdout);
     expect(answer).toMatchObject({ ok: true, wanted: 'at least 1 accepted record(s) with identifier 7' });
+    expect((await expectCli(['--identifier', '7', '--protocol', 'binary', '--timeout', '1s'])).code).toBe(0);
+    expect((await expectCli(['--identifier', '7', '--protocol', 'http2', '--timeout', '200ms'])).code).toBe(1);
     expect(answer.matched).toEqual(sim.records());
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
   });
@@ -189,6 +191,7 @@ describe('apns-mock expect: cannot ask (exit 2)', () => {
     [['--control-port', '70000'], '--control-port must be a port number from 0 to 65535; got "70000"'],
     [['--token', TOKEN, '--token', OTHER], '--token was given 2 times; give it once'],
     [['--connection', '0'], '--connection must be a whole number >= 1; got 0'],
+    [['--protocol', 'spdy'], 'Invalid values:'],
     [['--colour', 'red'], 'Unknown argument: colour'],
   ];
   for (const [args, message] of bad) {

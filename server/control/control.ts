@@ -214,10 +214,9 @@ export class ControlApi {
       case 'POST /devices': {
         const body = await readJson(request);
         const list = Array.isArray(body) ? body : [body];
-        const added = list.map((item, i) => {
-          const s = scope(asObject(item, `devices[${i}]`), `devices[${i}]`);
-          return registry.register(s.token, s);
-        });
+        // All are checked before any is registered: a refused array changes nothing.
+        const scopes = list.map((item, i) => scope(asObject(item, `devices[${i}]`), `devices[${i}]`));
+        const added = scopes.map((s) => registry.register(s.token, s));
         return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
       }
       case 'GET /feedback':
@@ -226,10 +225,8 @@ export class ControlApi {
       case 'POST /feedback': {
         const body = await readJson(request);
         const list = Array.isArray(body) ? body : [body];
-        const added = list.map((item, i) => {
-          const s = scope(asObject(item, `uninstall[${i}]`), `uninstall[${i}]`);
-          return registry.uninstall(s.token, s);
-        });
+        const scopes = list.map((item, i) => scope(asObject(item, `uninstall[${i}]`), `uninstall[${i}]`));
+        const added = scopes.map((s) => registry.uninstall(s.token, s));
         return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
       }
     }

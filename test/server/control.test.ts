@@ -387,6 +387,17 @@ describe('devices, uninstall and feedback', () => {
     expect(second.received.length).toBe(0);
   });
 
+  it('POST /devices and POST /uninstall refuse an array with one bad entry as a whole', async () => {
+    const devices = await post('/devices', [{ token: TOKEN }, { token: OTHER, environment: 'staging' }]);
+    expect(devices.status).toBe(400);
+    expect(devices.body.error).toMatch(/^devices\[1\]: "environment" must be/);
+    expect((await get('/devices')).body).toEqual([]);
+    const uninstall = await post('/uninstall', [{ token: TOKEN }, { token: 'xyz' }]);
+    expect(uninstall.status).toBe(400);
+    expect(uninstall.body.error).toMatch(/^uninstall\[1\]: "token" must be a hex string/);
+    expect((await get('/feedback')).body).toEqual([]);
+  });
+
   it('POST /uninstall refuses a bad timestamp', async () => {
     const reply = await post('/uninstall', { token: TOKEN, timestamp: -5 });
     expect(reply.status).toBe(400);

@@ -1,17 +1,17 @@
-export {
-  BinaryClient,
-  type BinaryClientEvents,
-  type BinaryClientOptions,
-  type BinaryClientStats,
-  type ClientNotification,
-  type ClosedEvent,
-  type ConnectedEvent,
-  type Enqueued,
-  type FlushMode,
-  type ResentEvent,
-  type SendOptions,
-  type TransmittedEvent,
-} from './binary-client.js';
+export { BinaryClient } from './binary-client.js';
+export type {
+  BinaryClientEvents,
+  BinaryClientOptions,
+  BinaryClientStats,
+  ClientNotification,
+  ClosedEvent,
+  ConnectedEvent,
+  Enqueued,
+  FlushMode,
+  ResentEvent,
+  SendOptions,
+  TransmittedEvent,
+} from './options.js';
 export { FeedbackClient, readFeedback, type FeedbackClientOptions, type FeedbackEntry } from './feedback-client.js';
 export {
   BinaryClientError,

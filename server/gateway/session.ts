@@ -258,7 +258,9 @@ export class GatewaySession {
     this.fail(reason);
     this.record(frame, 'rejected', status, reason, rule, warnings);
     if (frame.command === Command.Simple) this.closeSilently();
-    else this.sendError(status, status === Status.MissingDeviceToken ? 0 : frame.identifier, delayMs);
+    // A decoded frame has its 32-byte token, so its identifier is echoed even for a status-2 rule:
+    // Apple's identifier 0 belonged to a missing token, and Pushy's flush marker relies on that.
+    else this.sendError(status, frame.identifier, delayMs);
   }
 
   private rejectMalformed(error: BinaryProtocolError): void {

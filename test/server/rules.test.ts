@@ -189,6 +189,12 @@ describe('actions', () => {
     expect(sim.records()[1]).toMatchObject({ outcome: 'rejected', status: 5, statusName: 'InvalidTokenSize', rule: 'r', reason: 'InvalidTokenSize injected by rule r (flaky device)' });
   });
 
+  it('reject with status 2 echoes the frame identifier: only a missing token earns identifier 0', async () => {
+    sim.rules.add({ match: { identifier: 2 }, action: { type: 'reject', status: Status.MissingDeviceToken } });
+    const result = await send(frames(3));
+    expect(result.received).toEqual(encodeErrorResponse(Status.MissingDeviceToken, 2));
+  });
+
   it('reject with delayMs: the error comes late; frames that arrive meanwhile are discarded', async () => {
     sim.rules.add({ match: { identifier: 1 }, action: { type: 'reject', status: 8, delayMs: 400 } });
     const p = await connectProvider(sim.ports.gateway, sim.credentials);

@@ -174,8 +174,12 @@ export class Http2Connection {
     };
   }
 
-  /** GOAWAY with `{"reason": reason}` as debug data; streams up to `lastStreamId` finish, then the connection closes. */
-  goAway(reason: string, errorCode: number = Http2ErrorCode.NoError, lastStreamId = this.lastStreamId): boolean {
+  /**
+   * GOAWAY with `{"reason": reason}` as debug data, naming the last stream received: streams
+   * received are answered, then the connection closes (at the latest after the linger time).
+   */
+  goAway(reason: string, errorCode: number = Http2ErrorCode.NoError): boolean {
+    const lastStreamId = this.lastStreamId;
     if (this.goneAwayAt !== null || this.session.destroyed) return false;
     this.goneAwayAt = lastStreamId;
     this.state = 'closing';
@@ -351,18 +355,10 @@ export class Http2Connection {
     }
     this.counts.notifications++;
     const { rules } = this.policy;
+    const nthOnConnection = ++this.judged;
     const rule = rules.size === 0
       ? null
-      : rules.evaluate({
-          protocol: 'http2',
-          tokenHex: token,
-          identifier: -1,
-          topic,
-          payload: request.body,
-          nthOnConnection: ++this.judged,
-          apnsId: request.apnsId,
-          pushType,
-        });
+      : rules.evaluate({ protocol: 'http2', tokenHex: token, identifier: -1, topic, payload: request.body, nthOnConnection, apnsId: request.apnsId, pushType });
     let delayMs = 0;
     if (rule !== null) {
       const applied = this.applyRule(rule, request, token);
@@ -394,14 +390,16 @@ export class Http2Connection {
         this.reply(request, 'rejected', http2Rejection('Shutdown', `shutdown by ${because}`), {
           rule: id,
           delayMs: action.delayMs ?? 0,
-          then: () => this.goAway('Shutdown', Http2ErrorCode.NoError, request.stream.id ?? this.lastStreamId),
+          then: () => this.goAway('Shutdown'),
         });
         return true;
       case 'goaway': {
         const reason = action.reason ?? 'Shutdown';
-        const last = Math.max(0, (request.stream.id ?? 0) - 2);
-        this.discard(request, id, `GOAWAY {"reason":"${reason}"} by ${because}; stream ${request.stream.id} not processed`, () => {
-          this.goAway(reason, action.errorCode ?? Http2ErrorCode.NoError, last);
+        // The GOAWAY names the last stream received (a later GOAWAY, node's own on close, must
+        // not name a higher one: peers treat that as a protocol error); this stream is then
+        // refused with REFUSED_STREAM, which tells the client it was not processed.
+        this.discard(request, id, `GOAWAY {"reason":"${reason}"} by ${because}; stream ${request.stream.id} refused (REFUSED_STREAM), not processed`, () => {
+          this.goAway(reason, action.errorCode ?? Http2ErrorCode.NoError);
           if (!request.stream.destroyed) request.stream.close(Http2ErrorCode.RefusedStream);
         }, action.delayMs);
         return true;

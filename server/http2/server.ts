@@ -88,6 +88,8 @@ export class Http2Gateway extends EventEmitter {
   /** The TLS socket whose 'session' event is on its way (node emits both in one call). */
   private arriving: TLSSocket | null = null;
   private closing = false;
+  /** Every TLS socket still open, adopted or not: close() leaves none behind. */
+  private readonly sockets = new Set<TLSSocket>();
 
   constructor(private readonly options: Http2GatewayOptions) {
     super();
@@ -124,6 +126,8 @@ export class Http2Gateway extends EventEmitter {
     // Runs before node's own listener, which makes the session from the server's settings:
     // a token connection announces one stream until its first valid token.
     this.server.prependListener('secureConnection', (socket: TLSSocket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
       this.arriving = socket;
       this.server.updateSettings({ maxConcurrentStreams: this.initialStreams(socket) });
     });
@@ -195,6 +199,7 @@ export class Http2Gateway extends EventEmitter {
       ]);
     }
     for (const connection of this.connections.values()) connection.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
 
@@ -220,6 +225,8 @@ export class Http2Gateway extends EventEmitter {
       if (verdict === 'closed' || socket.destroyed) return;
       if (verdict === 'other' || this.closing) {
         this.counts.notHttp2++;
+        // Reading again, so the peer's close is seen and the socket ends.
+        socket.resume();
         socket.end(
           'HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n' +
             'This is the APNs HTTP/2 provider API: speak HTTP/2 (ALPN h2, or the HTTP/2 preface).\n',

@@ -42,6 +42,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         `  feedback         ${h}:${sim.ports.feedback}   (Apple: feedback.sandbox.push.apple.com:2196)`,
         sim.ports.http2 === null ? `  HTTP/2 API       off` : `  HTTP/2 API       ${h}:${sim.ports.http2}   (Apple: api.sandbox.push.apple.com:443 or 2197)`,
         sim.controlUrl ? `  control API      ${sim.controlUrl}` : `  control API      off`,
+        sim.controlUrl ? `  inspector        ${sim.controlUrl}/${options.controlToken ? '#token=<control token>' : ''}   (open in a browser)` : `  inspector        off (it is served by the control API)`,
         ``,
         `  CA to trust      ${shown(sim.caPath)}`,
         `  provider cert    ${shown(client.cert)}  (topic ${sim.credentials.topic}, ${sim.credentials.environment})`,

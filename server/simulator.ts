@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Limits } from '../protocol/binary/index.js';
-import { createProviderCertificate, loadOrCreateState, type ApnsEnvironment, type PemPair, type StateCertificates } from './certs/index.js';
+import { CertificateRevocations, createProviderCertificate, loadOrCreateState, type ApnsEnvironment, type PemPair, type RevocationTarget, type RevokedCertificate, type StateCertificates } from './certs/index.js';
 import { ControlApi, isLoopback } from './control/index.js';
 import { FeedbackService } from './feedback/index.js';
 import { BinaryGateway, type ClientAuth } from './gateway/index.js';
@@ -36,6 +36,10 @@ export interface SimulatorOptions {
   strictDevices?: boolean;
   errorDelayMs?: number;
   idleTimeoutMs?: number;
+  /** A binary frame still incomplete this long after its first bytes closes its connection; 0: never. Default 30,000 ms. */
+  frameTimeoutMs?: number;
+  /** Refused provider certificates get Apple's TLS alerts (expired, unknown CA...) over TLS 1.2; see the README. Default false. */
+  certificateAlerts?: boolean;
   /** A certificate for the other environment connects, then is dropped (as Apple's did). */
   gatewayEnvironment?: ApnsEnvironment | null;
   limits?: Partial<Limits>;
@@ -81,6 +85,10 @@ export interface Simulator {
   feedback: FeedbackService;
   control: ControlApi | null;
   http2: Http2Gateway | null;
+  /** Provider certificates refused from their next handshake on. */
+  revocations: CertificateRevocations;
+  /** Revokes a provider certificate (its PEM, serial or SHA-256 fingerprint): its next handshake fails with `certificate revoked`. */
+  revokeCertificate(target: RevocationTarget): Promise<RevokedCertificate>;
   /** Provider keys the HTTP/2 API trusts (kept in `<state>/keys`). */
   keys: KeyStore;
   /** Makes a P-256 provider key and registers it: sign provider tokens with `privateKey` (the .p8's PEM). */
@@ -129,6 +137,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const devices = new DeviceRegistry({ strict: options.strictDevices });
   const rules = new RuleSet();
   const keys = await KeyStore.open(stateDir);
+  const revocations = new CertificateRevocations(certs.ca);
   let nextConnectionId = 1;
   const connectionIds = () => nextConnectionId++;
   for (const spec of [...(scenario?.rules ?? []), ...(options.rules ?? [])]) rules.add(spec);
@@ -148,6 +157,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     strict: options.strict,
     errorDelayMs: options.errorDelayMs,
     idleTimeoutMs: options.idleTimeoutMs,
+    frameTimeoutMs: options.frameTimeoutMs,
+    revocations,
+    certificateAlerts: options.certificateAlerts,
     environment: options.gatewayEnvironment,
     connectionIds,
   });
@@ -167,6 +179,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           keys,
           connectionIds,
         });
+  if (http2 !== null) {
+    // The HTTP/2 API asks for a certificate without requiring one: OpenSSL checks the CRL and a
+    // revoked certificate is answered BadCertificate on every request.
+    revocations.on('crl', (crl) => {
+      if (crl !== null) http2.server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: 'TLSv1.2', crl });
+    });
+  }
   const feedback = new FeedbackService({ host, port: options.feedbackPort ?? 0, tls, clientAuth: options.clientAuth, registry: devices });
   let control: ControlApi | null = null;
   const started: { close(): Promise<void> }[] = [];
@@ -189,7 +208,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       started.push(http2);
     }
     if (options.controlPort !== false) {
-      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, recorder, rules, registry: devices, gateway, http2, keys, describe });
+      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, recorder, rules, registry: devices, gateway, http2, keys, revocations, describe });
       await control.listen();
       started.push(control);
     }
@@ -218,6 +237,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     feedback,
     control,
     http2,
+    revocations,
+    revokeCertificate: (target) => revocations.revoke(target),
     keys,
     createSigningKey: (teamId, keyId, environments, topics) => keys.create(teamId, keyId, { environments, topics }),
     records: (filter) => recorder.list(filter),

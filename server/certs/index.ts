@@ -10,3 +10,4 @@ export {
 } from './bundle.js';
 export { providerIdentity, type ProviderIdentity } from './identity.js';
 export { OID_APNS_DEVELOPMENT, OID_APNS_PRODUCTION, OID_APNS_TOPICS, OID_USER_ID } from './oids.js';
+export { CertificateRevocations, RevocationError, normalizeFingerprint, normalizeSerial, type RevocationTarget, type RevokedCertificate } from './revocation.js';

@@ -7,6 +7,7 @@ import { RuleError, parseRuleSpec, type RuleSet } from '../rules/index.js';
 import type { BinaryGateway } from '../gateway/index.js';
 import type { Http2Gateway } from '../http2/index.js';
 import { KeyStoreError, type KeyStore } from '../keys/index.js';
+import { RevocationError, type CertificateRevocations } from '../certs/index.js';
 import { HttpError, durationParam, intParam, readJson, sendJson } from './http.js';
 import { connectionSourcesOf, openEventStream, serveInspector } from '../inspector/index.js';
 
@@ -23,6 +24,8 @@ export interface ControlApiOptions {
   http2?: Http2Gateway | null;
   /** Provider keys for the HTTP/2 API (GET/POST /keys). */
   keys?: KeyStore;
+  /** Revoked provider certificates (GET /certificates/revoked, POST /certificates/revoke). */
+  revocations?: CertificateRevocations;
   /** Extra facts for GET /stats and GET / (ports, state directory). */
   describe?: () => Record<string, unknown>;
 }
@@ -105,6 +108,11 @@ export class ControlApi {
         else sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) });
       });
     });
+  }
+
+  private revocationList(): CertificateRevocations {
+    if (!this.options.revocations) throw new HttpError(404, 'this simulator does not revoke certificates');
+    return this.options.revocations;
   }
 
   private keyStore(): KeyStore {
@@ -197,6 +205,20 @@ export class ControlApi {
         if (publicKey !== undefined) return sendJson(response, 201, await store.add({ teamId, keyId, publicKey, environments, topics }));
         return sendJson(response, 201, await store.create(teamId, keyId, { environments, topics }));
       }
+      case 'GET /certificates/revoked':
+        return sendJson(response, 200, this.revocationList().list());
+      case 'POST /certificates/revoke': {
+        const body = asObject(await readJson(request), 'revoke');
+        const serialNumber = body.serialNumber ?? body.serial;
+        const fingerprint256 = body.fingerprint256 ?? body.fingerprint;
+        const target = typeof body.cert === 'string' ? body.cert : ({ serialNumber, fingerprint256 } as { serialNumber?: string; fingerprint256?: string });
+        try {
+          return sendJson(response, 201, await this.revocationList().revoke(target));
+        } catch (error) {
+          if (error instanceof RevocationError) throw new HttpError(400, `revoke: ${error.message}`);
+          throw error;
+        }
+      }
       case 'GET /rules':
         return sendJson(response, 200, rules.list());
       case 'POST /rules': {
@@ -277,6 +299,8 @@ export const ENDPOINTS = [
   'GET /keys',
   'POST /keys',
   'DELETE /keys/:id',
+  'GET /certificates/revoked',
+  'POST /certificates/revoke',
   'GET /stats',
   'GET /health',
 ];

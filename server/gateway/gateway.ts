@@ -1,30 +1,24 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { DEFAULT_LIMITS, type Limits } from '../../protocol/binary/index.js';
 import { providerIdentity, type ProviderIdentity } from '../certs/index.js';
 import type { ConnectionInfo, Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
 import type { RuleSet } from '../rules/index.js';
+import { TLS_ALERT_NAMES } from './handshake-tap.js';
+import { ProviderListener, remoteOf, type ProviderListenerOptions } from './listener.js';
 import { GatewaySession, type ConnectionSummary } from './session.js';
 
-/** How the TLS listener treats client certificates. */
-export type ClientAuth = 'require' | 'request' | 'none';
+export { tlsServerOptions, type ClientAuth, type ProviderListenerOptions, type TlsMaterial } from './listener.js';
 
-export interface TlsMaterial {
-  key: string;
-  cert: string;
-  /** CA(s) that sign provider certificates. */
-  ca: string | string[];
-}
-
-export interface ProviderListenerOptions {
-  host?: string;
-  port?: number;
-  tls: TlsMaterial;
-  /** Default 'require': a provider certificate signed by the local CA. */
-  clientAuth?: ClientAuth;
-}
+/**
+ * A frame whose first bytes arrived this long ago and that is still not complete closes the
+ * connection (choice: Apple documented none). A frame is at most 2.1 KB and every sender
+ * writes it in one call, so only a stalled or hostile sender is that slow; 30 s is longer
+ * than TCP's retransmissions take to recover from several losses in a row.
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
 
 export interface GatewayOptions extends ProviderListenerOptions {
   recorder: Recorder;
@@ -37,25 +31,14 @@ export interface GatewayOptions extends ProviderListenerOptions {
   errorDelayMs?: number;
   /** Close connections idle this long (Apple: about 2 hours). 0 = never (default). */
   idleTimeoutMs?: number;
+  /** Close a connection whose frame is still incomplete this long after its first bytes; 0 = never. Default 30,000 ms. */
+  frameTimeoutMs?: number;
   /** When set, a certificate for the other environment connects and is then dropped, as Apple did. */
   environment?: 'development' | 'production' | null;
   /** How long a failed connection waits for the peer's close before it is destroyed. Default 2000 ms. */
   lingerMs?: number;
   /** Connection ids shared with the other listeners (HTTP/2); default a counter of this gateway's own. */
   connectionIds?: () => number;
-}
-
-export function tlsServerOptions(options: ProviderListenerOptions) {
-  const clientAuth = options.clientAuth ?? 'require';
-  return {
-    key: options.tls.key,
-    cert: options.tls.cert,
-    ca: options.tls.ca,
-    requestCert: clientAuth !== 'none',
-    rejectUnauthorized: clientAuth === 'require',
-    // Apple's gateway spoke TLS 1.2; old clients (PHP 5, node-apn 1.x) still work with it.
-    minVersion: 'TLSv1.2' as const,
-  };
 }
 
 const EMPTY_IDENTITY: ProviderIdentity = {
@@ -74,37 +57,47 @@ export function identityOf(socket: TLSSocket): ProviderIdentity {
 }
 
 export function peerOf(socket: TLSSocket): string {
-  const address = socket.remoteAddress ?? 'unknown';
-  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`;
+  const remote = remoteOf(socket);
+  const address = remote.address ?? 'unknown';
+  return `${address.includes(':') ? `[${address}]` : address}:${remote.port ?? 0}`;
 }
 
 /** The binary provider gateway (Apple's gateway.push.apple.com:2195). */
 export class BinaryGateway extends EventEmitter {
-  private readonly server: Server;
+  private readonly listener: ProviderListener;
   private readonly sessions = new Map<number, GatewaySession>();
   private nextConnectionId = 1;
   private handshakeFailures = 0;
   private internalErrors = 0;
+  private certificatesRefused = 0;
   private readonly limits: Limits;
 
   constructor(private readonly options: GatewayOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.server = createServer(tlsServerOptions(options), (socket) => this.onConnection(socket));
-    this.server.on('tlsClientError', (error) => {
+    this.listener = new ProviderListener(options);
+    this.listener.on('secure', (socket) => this.onConnection(socket));
+    this.listener.on('handshakeError', (error) => {
       this.handshakeFailures++;
       this.emit('handshakeError', error);
+    });
+    this.listener.on('refused', (refusal) => {
+      this.certificatesRefused++;
+      this.emit('certificateRefused', { ...refusal, alertName: TLS_ALERT_NAMES[refusal.alert] ?? String(refusal.alert) });
     });
   }
 
   async listen(): Promise<AddressInfo> {
-    this.server.listen(this.options.port ?? 2195, this.options.host ?? '127.0.0.1');
-    await once(this.server, 'listening');
-    return this.address();
+    return this.listener.listen(2195);
   }
 
   address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return this.listener.address();
+  }
+
+  /** TCP connections open now, those still in their TLS handshake included. */
+  get socketCount(): number {
+    return this.listener.socketCount;
   }
 
   get port(): number {
@@ -116,7 +109,13 @@ export class BinaryGateway extends EventEmitter {
   }
 
   get stats() {
-    return { open: this.sessions.size, opened: this.nextConnectionId - 1, handshakeFailures: this.handshakeFailures, internalErrors: this.internalErrors };
+    return {
+      open: this.sessions.size,
+      opened: this.nextConnectionId - 1,
+      handshakeFailures: this.handshakeFailures,
+      certificatesRefused: this.certificatesRefused,
+      internalErrors: this.internalErrors,
+    };
   }
 
   /** Status 10 to one connection (by id) or all; returns how many were shut down. */
@@ -130,9 +129,8 @@ export class BinaryGateway extends EventEmitter {
   }
 
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions.values()) session.destroy();
-    await closed;
+    await this.listener.close();
   }
 
   private onConnection(socket: TLSSocket): void {
@@ -145,7 +143,6 @@ export class BinaryGateway extends EventEmitter {
       topic: identity.topic,
       environment: identity.environment === 'unknown' ? null : identity.environment,
     };
-    socket.setNoDelay(true);
     const session = new GatewaySession(
       socket,
       info,
@@ -157,6 +154,7 @@ export class BinaryGateway extends EventEmitter {
         strict: this.options.strict ?? false,
         errorDelayMs: this.options.errorDelayMs ?? 0,
         lingerMs: this.options.lingerMs ?? 2000,
+        frameTimeoutMs: this.options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
         onInternalError: (error, connection) => {
           this.internalErrors++;
           if (this.listenerCount('internalError') > 0) this.emit('internalError', error, connection);
@@ -178,7 +176,7 @@ export class BinaryGateway extends EventEmitter {
     }
     const idle = this.options.idleTimeoutMs ?? 0;
     if (idle > 0) {
-      socket.setTimeout(idle, () => socket.end());
+      socket.setTimeout(idle, () => session.closeIdle(idle));
     }
   }
 }

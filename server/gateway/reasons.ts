@@ -15,3 +15,10 @@ export function describeIncomplete(bytes: Buffer, limits: Limits): string {
   const reason = verdict?.outcome === 'incomplete' ? verdict.reason : `the frame is cut off after ${bytes.length} byte(s)`;
   return `the connection closed inside a frame: ${reason}`;
 }
+
+/** Words for a person: a frame that stayed incomplete past the frame timeout. */
+export function describeSlow(bytes: Buffer, limits: Limits, timeoutMs: number, waitedMs: number): string {
+  const verdict = explain(bytes, { limits }).frames[0]?.verdict;
+  const missing = verdict?.outcome === 'incomplete' ? verdict.reason : `the frame is cut off after ${bytes.length} byte(s)`;
+  return `slow sender: the frame was still incomplete ${waitedMs} ms after its first bytes (frame timeout ${timeoutMs} ms), so the gateway closed the connection: ${missing}`;
+}

@@ -16,7 +16,7 @@ import {
 import type { ConnectionInfo, Recorder, RecordInput } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
 import type { Rule, RuleSet } from '../rules/index.js';
-import { describeFailure, describeIncomplete } from './reasons.js';
+import { describeFailure, describeIncomplete, describeSlow } from './reasons.js';
 
 export type SessionState = 'open' | 'failing' | 'closed';
 
@@ -29,6 +29,8 @@ export interface SessionPolicy {
   errorDelayMs: number;
   /** How long a failed connection may linger for the peer's close before it is destroyed. */
   lingerMs: number;
+  /** A frame still incomplete this long after its first bytes closes the connection; 0: never. */
+  frameTimeoutMs?: number;
   /** Told when judging a connection's bytes threw: a simulator bug, reported rather than crashing. */
   onInternalError?: (error: unknown, connection: ConnectionInfo) => void;
 }
@@ -44,6 +46,8 @@ export interface ConnectionSummary extends ConnectionInfo {
   lastAcceptedIdentifier: number | null;
   /** Bytes after an unknown command byte, which could not be framed. */
   unparsedBytes: number;
+  /** Bytes held for a frame not complete yet (at most one frame's worth). */
+  bufferedBytes: number;
 }
 
 /**
@@ -68,6 +72,11 @@ export class GatewaySession {
   private dropAt = Infinity;
   private dropReason = 'connection dropped';
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Stream offset and arrival time of the frame in progress, for the frame timeout. */
+  private frameStart = -1;
+  private frameSince = 0;
+  private frameTimerArmed = false;
+  private frameTimedOut = false;
   private readonly sink = (event: DecodeEvent) => this.onEvent(event);
 
   constructor(
@@ -100,6 +109,7 @@ export class GatewaySession {
       ...this.counts,
       lastAcceptedIdentifier: this.lastAccepted,
       unparsedBytes: this.decoder.unparsedBytes,
+      bufferedBytes: this.decoder.pendingBytes,
     };
   }
 
@@ -109,6 +119,13 @@ export class GatewaySession {
     this.fail('shutdown requested');
     this.sendError(Status.Shutdown, this.lastAccepted ?? 0, 0);
     return true;
+  }
+
+  /** The idle timeout: closed without an answer; whatever arrives after is discarded. */
+  closeIdle(idleMs: number): void {
+    if (this.state !== 'open') return;
+    this.fail(`closed after ${idleMs} ms without a byte (idle timeout)`);
+    this.closeSilently();
   }
 
   /** Closes at once, without an error response. */
@@ -132,7 +149,7 @@ export class GatewaySession {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.frameTimedOut) return;
     const end = this.bytesReceived + chunk.length;
     if (end >= this.dropAt) {
       const keep = this.dropAt - this.bytesReceived;
@@ -143,6 +160,7 @@ export class GatewaySession {
     }
     this.bytesReceived = end;
     this.decoder.push(chunk, this.sink);
+    if (this.decoder.pendingBytes > 0 && (this.policy.frameTimeoutMs ?? 0) > 0) this.watchFrame();
     // A drop rule fired inside this chunk: the reset comes at its point, and what followed never arrived.
     if (end >= this.dropAt && !this.socket.destroyed) this.drop();
   }
@@ -374,6 +392,45 @@ export class GatewaySession {
       reason: `discarded: the connection had already failed (${this.dropReason}); its last frame was cut off too`,
     });
   }
+
+  /** Notes when the frame in progress began, and arms one timer for the connection. */
+  private watchFrame(): void {
+    const start = this.decoder.streamOffset - this.decoder.pendingBytes;
+    if (start === this.frameStart || this.state !== 'open') return;
+    this.frameStart = start;
+    this.frameSince = Date.now();
+    if (!this.frameTimerArmed) {
+      this.frameTimerArmed = true;
+      this.later(this.policy.frameTimeoutMs!, this.onFrameTimer);
+    }
+  }
+
+  private readonly onFrameTimer = (): void => {
+    this.frameTimerArmed = false;
+    const timeout = this.policy.frameTimeoutMs!;
+    if (this.state !== 'open' || this.decoder.pendingBytes === 0) return;
+    // A stall rule paused the reading: that time is the gateway's, not the sender's.
+    if (this.socket.isPaused()) this.frameSince = Date.now();
+    const waited = Date.now() - this.frameSince;
+    if (waited < timeout) {
+      this.frameTimerArmed = true;
+      this.later(timeout - waited, this.onFrameTimer);
+      return;
+    }
+    this.frameTimedOut = true;
+    const incomplete = this.decoder.end();
+    this.fail(`slow sender: a frame was still incomplete ${waited} ms after its first bytes`);
+    if (incomplete !== null) {
+      this.policy.recorder.add({
+        connection: this.info,
+        command: incomplete.command,
+        bytes: incomplete.bytes,
+        outcome: 'incomplete',
+        reason: describeSlow(incomplete.bytes, this.policy.limits, timeout, waited),
+      });
+    }
+    this.closeSilently();
+  };
 
   private lingerThenDestroy(): void {
     this.later(this.policy.lingerMs, () => this.socket.destroy());

@@ -260,7 +260,11 @@ export class Http2Gateway extends EventEmitter {
     });
     this.connections.set(info.id, connection);
     const idle = this.options.idleTimeoutMs ?? 0;
-    if (idle > 0) session.setTimeout(idle, () => connection.idle());
+    if (idle > 0) {
+      session.setTimeout(idle, () => connection.idle());
+      // node's session timer counts stream activity only; a PING is a frame too, and clients ping to stay connected.
+      session.on('ping', () => session.setTimeout(idle));
+    }
     this.emit('connect', connection.summary());
   }
 }

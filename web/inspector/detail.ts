@@ -65,10 +65,9 @@ export function explainRecord(r: NotificationRecord): RecordExplanation {
 
 function facts(r: NotificationRecord): HTMLElement {
   const rows: [string, Child][] = [
-    ['Time', r.time],
     ['Protocol', r.protocol === 'http2' ? 'HTTP/2' : 'binary'],
-    ['Connection', `#${r.connectionId} from ${r.peer}`],
     ['Topic', r.topic ?? '—'],
+    ['Connection', `#${r.connectionId} from ${r.peer}`],
     ['Environment', r.environment ?? '—'],
   ];
   if (r.protocol === 'binary') rows.push(['Command', r.command === null ? '—' : String(r.command)]);
@@ -76,9 +75,10 @@ function facts(r: NotificationRecord): HTMLElement {
   if (r.expiry !== null) rows.push(['Expiry', r.expiry === 0 ? '0 (try once)' : `${r.expiry} (${new Date(r.expiry * 1000).toISOString()})`]);
   if (r.priority !== null) rows.push(['Priority', String(r.priority)]);
   if (r.rule !== null) rows.push(['Rule', r.rule]);
-  rows.push(['Token', r.token === null ? '—' : h('code', { class: 'token' }, r.token)]);
-  // Two facts a line; the token, last, takes a line of its own.
-  return h('dl', { class: 'facts' }, ...rows.map(([term, value]) => h('div', { class: term === 'Token' ? 'fact wide' : 'fact' }, h('dt', null, term), h('dd', null, value))));
+  rows.push(['Time', r.time], ['Token', r.token === null ? '—' : h('code', { class: 'token' }, r.token)]);
+  // Two facts a line; the time and the token, last, take a line each.
+  const wide = new Set(['Time', 'Token']);
+  return h('dl', { class: 'facts' }, ...rows.map(([term, value]) => h('div', { class: wide.has(term) ? 'fact wide' : 'fact' }, h('dt', null, term), h('dd', null, value))));
 }
 
 function http2Section(r: NotificationRecord): HTMLElement | null {

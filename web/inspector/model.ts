@@ -80,10 +80,10 @@ export function matches(r: NotificationRecord, f: Filters): boolean {
 
 export const isFiltering = (f: Filters) => f.outcomes.size > 0 || f.protocol !== '' || f.topic !== '' || f.token !== '' || f.text.trim() !== '';
 
-/** `740f4707…78adff`: enough of a token to tell tokens apart in a row. */
+/** `740f47…adff`: enough of a token to tell tokens apart in a row. */
 export function shortToken(token: string | null): string {
   if (token === null) return '';
-  return token.length <= 16 ? token : `${token.slice(0, 8)}…${token.slice(-6)}`;
+  return token.length <= 12 ? token : `${token.slice(0, 6)}…${token.slice(-4)}`;
 }
 
 /** `12:03:04.567`, local time: records of one debugging session are minutes apart, not days. */

@@ -26,11 +26,14 @@ import {
 
 /**
  * One complete notification frame. `token`, `payload` and `bytes` are views into the
- * decoder's input: valid while the sink runs; copy what you keep.
+ * decoder's input: valid while the sink runs; copy what you keep. `source` and the offsets
+ * say where they lie, for a consumer that copies without making the views.
  */
 export class DecodedFrame {
   readonly kind = 'frame' as const;
   private view: Buffer | null = null;
+  private tokenView: Buffer | null = null;
+  private payloadView: Buffer | null = null;
 
   constructor(
     readonly command: NotificationCommand,
@@ -39,20 +42,32 @@ export class DecodedFrame {
     readonly expiry: number,
     /** 10 when the frame carries none (commands 0 and 1, or command 2 without item 5). */
     readonly priority: number,
-    readonly token: Buffer,
-    readonly payload: Buffer,
-    /** The buffer the frame lies in, and where: `bytes` is made from them when first asked for. */
-    private readonly source: Buffer,
-    private readonly start: number,
+    /** The buffer the frame lies in (the chunk given to push(), or the decoder's own for a frame cut across chunks). */
+    readonly source: Buffer,
+    /** Where the frame starts in `source`. */
+    readonly start: number,
     readonly length: number,
+    /** Where the token and the payload lie in `source`. */
+    readonly tokenStart: number,
+    readonly tokenLength: number,
+    readonly payloadStart: number,
+    readonly payloadLength: number,
     readonly streamOffset: number,
     /** Command 2 only: bit n set when item n was present. */
     readonly itemMask: number,
   ) {}
 
-  /** The whole frame. Made on first use: a view costs as much as decoding the rest of a frame. */
+  /** The whole frame. The views are made on first use: each costs about as much as decoding the rest of a frame. */
   get bytes(): Buffer {
     return (this.view ??= this.source.subarray(this.start, this.start + this.length));
+  }
+
+  get token(): Buffer {
+    return (this.tokenView ??= this.source.subarray(this.tokenStart, this.tokenStart + this.tokenLength));
+  }
+
+  get payload(): Buffer {
+    return (this.payloadView ??= this.source.subarray(this.payloadStart, this.payloadStart + this.payloadLength));
   }
 
   hasItem(itemId: number): boolean {
@@ -289,11 +304,13 @@ export class FrameDecoder {
         identifier,
         expiry,
         DEFAULT_PRIORITY,
-        buf.subarray(tokenStart, tokenStart + tokenLength),
-        buf.subarray(payloadStart, payloadStart + payloadLength),
         buf,
         start,
         extent,
+        tokenStart,
+        tokenLength,
+        payloadStart,
+        payloadLength,
         this.consumed,
         0,
       ),
@@ -369,7 +386,6 @@ export class FrameDecoder {
       }
       p = data + length;
     }
-    const token = buf.subarray(tokenStart, tokenStart + tokenLength);
     const failure =
       ((mask & (1 << ItemId.DeviceToken)) === 0
         ? { status: Status.MissingDeviceToken, field: 'token' as FrameField, reason: 'the frame has no device token item (1)', identifierZero: true }
@@ -381,7 +397,7 @@ export class FrameDecoder {
     if (failure !== null) {
       const ErrorClass =
         failure.field === 'priority' ? PriorityError : failure.field === 'token' || failure.field === 'tokenLength' ? TokenLengthError : PayloadLengthError;
-      this.report(sink, ErrorClass, failure, Command.Frame, identifier, buf, start, extent, expiry, token, priority);
+      this.report(sink, ErrorClass, failure, Command.Frame, identifier, buf, start, extent, expiry, buf.subarray(tokenStart, tokenStart + tokenLength), priority);
       return this.skipReported(extent, extent);
     }
     sink(
@@ -390,11 +406,13 @@ export class FrameDecoder {
         identifier,
         expiry,
         priority,
-        token,
-        buf.subarray(payloadStart, payloadStart + payloadLength),
         buf,
         start,
         extent,
+        tokenStart,
+        tokenLength,
+        payloadStart,
+        payloadLength,
         this.consumed,
         mask,
       ),

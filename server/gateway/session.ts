@@ -159,7 +159,8 @@ export class GatewaySession {
       return;
     }
     this.bytesReceived = end;
-    this.decoder.push(chunk, this.sink);
+    // Every frame is recorded: one copy of the chunk costs less than a copy of each frame in it.
+    this.decoder.push(this.policy.recorder.adopt(chunk), this.sink);
     if (this.decoder.pendingBytes > 0 && (this.policy.frameTimeoutMs ?? 0) > 0) this.watchFrame();
     // A drop rule fired inside this chunk: the reset comes at its point, and what followed never arrived.
     if (end >= this.dropAt && !this.socket.destroyed) this.drop();
@@ -167,7 +168,8 @@ export class GatewaySession {
 
   private onEvent(event: DecodeEvent): void {
     if (event.streamOffset >= this.dropAt) return;
-    if (event.streamOffset + event.bytes.length > this.dropAt) {
+    // A frame's `bytes` is a view made on demand: looked at only once a drop rule is armed.
+    if (this.dropAt !== Infinity && event.streamOffset + event.bytes.length > this.dropAt) {
       this.recordCutByDrop(event.command, event.bytes.subarray(0, this.dropAt - event.streamOffset));
       return;
     }
@@ -185,7 +187,9 @@ export class GatewaySession {
 
   private judge(frame: DecodedFrame): void {
     const { registry, rules } = this.policy;
-    const tokenHex = frame.token.toString('hex');
+    // The hex costs as much as decoding a frame: an open registry (nothing registered, not strict)
+    // takes every token alike, so without rules nothing reads it.
+    const tokenHex = registry.open && rules.size === 0 ? '' : frame.token.toString('hex');
     if (!registry.isValid(tokenHex, this.info.topic, this.info.environment)) {
       this.reject(frame, Status.InvalidToken, `token is not valid for ${this.info.topic ?? 'this provider'} in ${this.info.environment ?? 'this environment'}`);
       return;
@@ -329,15 +333,11 @@ export class GatewaySession {
     warnings?: RecordInput['warnings'],
   ): void {
     const legacy = frame.command !== Command.Frame;
-    this.policy.recorder.add({
+    this.policy.recorder.pushFrame({
       connection: this.info,
-      command: frame.command,
+      frame,
       identifier: frame.command === Command.Simple ? null : frame.identifier,
       expiry: frame.command === Command.Simple ? null : legacy || frame.hasItem(4) ? frame.expiry : null,
-      priority: frame.priority,
-      bytes: frame.bytes,
-      token: frame.token,
-      payload: frame.payload,
       outcome,
       status,
       reason,

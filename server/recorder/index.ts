@@ -1,4 +1,4 @@
 export { Recorder, WaitTimeoutError, type RecorderOptions, type RecordStats, type WaitOptions } from './recorder.js';
-export { StoredRecord, OUTCOMES, type ConnectionInfo, type Http2RecordDetails, type NotificationRecord, type Outcome, type Protocol, type RecordInput } from './record.js';
+export { StoredRecord, OUTCOMES, type ConnectionInfo, type FrameRecordInput, type Http2RecordDetails, type NotificationRecord, type Outcome, type Protocol, type RecordInput } from './record.js';
 export { compileFilter, normalizeToken, type RecordFilter } from './filter.js';
 export { JsonlSink } from './jsonl.js';

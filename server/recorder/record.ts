@@ -1,4 +1,4 @@
-import { parsePayload, statusName, type PayloadWarning } from '../../protocol/binary/index.js';
+import { parsePayload, statusName, type DecodedFrame, type PayloadWarning } from '../../protocol/binary/index.js';
 
 export type Outcome = 'accepted' | 'rejected' | 'discarded' | 'incomplete';
 export const OUTCOMES: readonly Outcome[] = ['accepted', 'rejected', 'discarded', 'incomplete'];
@@ -102,20 +102,22 @@ export interface RecordInput {
   http2?: Http2RecordDetails | null;
 }
 
+/**
+ * A decoded binary frame to record: the command, priority, bytes, token and payload come
+ * from the frame (the recorder copies them); the rest is as in RecordInput.
+ */
+export interface FrameRecordInput extends Omit<RecordInput, 'command' | 'priority' | 'bytes' | 'token' | 'payload' | 'topic' | 'http2'> {
+  frame: DecodedFrame;
+}
+
 const NONE = -1;
 
 /**
- * A record as kept in memory: one copy of the frame's bytes, with the token and payload as
- * offsets into it, so a record never pins a socket chunk and costs little beyond its bytes.
+ * One record, as read from the Recorder: its bytes are a view of the slab the recorder
+ * copied them into (never of a socket chunk), the token and payload views within them.
  * The JSON view (hex, parsed payload, warnings) is made when someone reads it.
  */
 export class StoredRecord {
-  readonly bytes: Buffer;
-  private readonly tokenAt: number;
-  private readonly tokenLength: number;
-  private readonly payloadAt: number;
-  private readonly payloadLength: number;
-
   constructor(
     readonly seq: number,
     readonly timeMs: number,
@@ -128,30 +130,24 @@ export class StoredRecord {
     readonly status: number | null,
     readonly reason: string | null,
     readonly rule: string | null,
-    input: RecordInput,
+    /** The buffer holding the frame's bytes from `at`, then any token or payload that was not within them. */
+    private readonly slab: Buffer,
+    private readonly at: number,
+    private readonly length: number,
+    /** Offsets from `at`; -1 when absent. */
+    private readonly tokenAt: number,
+    private readonly tokenLength: number,
+    private readonly payloadAt: number,
+    private readonly payloadLength: number,
     private warningsKnown: PayloadWarning[] | undefined,
-  ) {
-    const source = input.bytes;
-    this.bytes = Buffer.from(source);
-    const locate = (part: Buffer | null | undefined): [number, number, Buffer | null] => {
-      if (part === null || part === undefined) return [NONE, 0, null];
-      const at = part.byteOffset - source.byteOffset;
-      if (part.buffer === source.buffer && at >= 0 && at + part.length <= source.length) return [at, part.length, null];
-      return [NONE, part.length, Buffer.from(part)];
-    };
-    let extra: Buffer | null;
-    [this.tokenAt, this.tokenLength, extra] = locate(input.token);
-    if (extra !== null) this.detachedToken = extra;
-    [this.payloadAt, this.payloadLength, extra] = locate(input.payload);
-    if (extra !== null) this.detachedPayload = extra;
-    if (input.topic !== undefined) this.ownTopic = input.topic;
-    if (input.http2) this.http2 = input.http2;
-  }
+    private readonly ownTopic: string | null | undefined,
+    readonly http2: Http2RecordDetails | null,
+  ) {}
 
-  private detachedToken?: Buffer;
-  private detachedPayload?: Buffer;
-  private ownTopic?: string | null;
-  http2: Http2RecordDetails | null = null;
+  /** The frame's bytes (HTTP/2: the request body). */
+  get bytes(): Buffer {
+    return this.slab.subarray(this.at, this.at + this.length);
+  }
 
   /** The notification's topic: its own (HTTP/2) or its connection's. */
   get topic(): string | null {
@@ -159,13 +155,13 @@ export class StoredRecord {
   }
 
   get token(): Buffer | null {
-    if (this.detachedToken !== undefined) return this.detachedToken;
-    return this.tokenAt === NONE ? null : this.bytes.subarray(this.tokenAt, this.tokenAt + this.tokenLength);
+    const from = this.at + this.tokenAt;
+    return this.tokenAt === NONE ? null : this.slab.subarray(from, from + this.tokenLength);
   }
 
   get payload(): Buffer | null {
-    if (this.detachedPayload !== undefined) return this.detachedPayload;
-    return this.payloadAt === NONE ? null : this.bytes.subarray(this.payloadAt, this.payloadAt + this.payloadLength);
+    const from = this.at + this.payloadAt;
+    return this.payloadAt === NONE ? null : this.slab.subarray(from, from + this.payloadLength);
   }
 
   get tokenHex(): string | null {

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { compileFilter, type RecordFilter } from './filter.js';
 import { JsonlSink } from './jsonl.js';
-import { StoredRecord, type NotificationRecord, type Outcome, type RecordInput } from './record.js';
+import type { FrameRecordInput, NotificationRecord, Outcome, RecordInput, StoredRecord } from './record.js';
+import { RecordStore } from './store.js';
 
 export interface RecorderOptions {
   /** Records kept in memory; the oldest go first. Default 100,000. */
@@ -46,9 +47,7 @@ interface Waiter {
  */
 export class Recorder extends EventEmitter {
   readonly maxRecords: number;
-  private records: StoredRecord[] = [];
-  private head = 0;
-  private nextSeq = 1;
+  private readonly store: RecordStore;
   private dropped = 0;
   private readonly counts: Record<Outcome, number> = { accepted: 0, rejected: 0, discarded: 0, incomplete: 0 };
   private readonly waiters = new Set<Waiter>();
@@ -57,6 +56,7 @@ export class Recorder extends EventEmitter {
   constructor(options: RecorderOptions = {}) {
     super();
     this.maxRecords = options.maxRecords ?? 100_000;
+    this.store = new RecordStore(this.maxRecords);
     this.sink = options.jsonlPath ? new JsonlSink(options.jsonlPath) : null;
   }
 
@@ -65,40 +65,64 @@ export class Recorder extends EventEmitter {
   }
 
   get size(): number {
-    return this.records.length - this.head;
+    return this.store.size;
   }
 
   /** Sequence number of the newest record (0 when none). */
   get lastSeq(): number {
-    return this.nextSeq - 1;
+    return this.store.nextSeq - 1;
   }
 
   add(input: RecordInput): StoredRecord {
-    const record = new StoredRecord(
-      this.nextSeq++,
-      Date.now(),
-      input.connection,
-      input.command,
-      input.identifier ?? null,
-      input.expiry ?? null,
-      input.priority ?? null,
-      input.outcome,
-      input.status ?? null,
-      input.reason ?? null,
-      input.rule ?? null,
-      input,
-      input.warnings,
-    );
-    this.counts[record.outcome]++;
-    this.records.push(record);
-    if (this.records.length - this.head > this.maxRecords) {
-      this.head++;
-      this.dropped++;
-      if (this.head >= 1024 && this.head * 2 >= this.records.length) {
-        this.records = this.records.slice(this.head);
-        this.head = 0;
-      }
-    }
+    const seq = this.keep(input);
+    return this.readBack(seq);
+  }
+
+  /**
+   * Stores a record like `add` and returns its sequence number. The record object is made
+   * only when something watches (a wait, a 'record' listener, the JSONL file): the socket
+   * paths call this, and a million records cost the garbage collector nothing each.
+   */
+  push(input: RecordInput): number {
+    return this.watched(this.keep(input));
+  }
+
+  /** `push` for a decoded binary frame: its bytes are copied without views being made of it. */
+  pushFrame(input: FrameRecordInput): number {
+    const before = this.store.size;
+    const seq = this.store.pushFrame(input, Date.now());
+    if (this.store.size === before) this.dropped++;
+    this.counts[input.outcome]++;
+    return this.watched(seq);
+  }
+
+  /**
+   * A copy of a socket chunk to decode in place of the chunk: frames decoded from it are
+   * recorded by pushFrame() with no copy each (the chunk was copied once, whole).
+   */
+  adopt(chunk: Buffer): Buffer {
+    return this.store.adopt(chunk);
+  }
+
+  private watched(seq: number): number {
+    if (this.sink !== null || this.waiters.size > 0 || this.listenerCount('record') > 0) this.readBack(seq);
+    else this.dropped += this.store.trim(this.maxRecords);
+    return seq;
+  }
+
+  private keep(input: RecordInput): number {
+    const before = this.store.size;
+    const seq = this.store.push(input, Date.now());
+    // The store drops the oldest itself when full (a limit of 0 is held by trim() after).
+    if (this.store.size === before) this.dropped++;
+    this.counts[input.outcome]++;
+    return seq;
+  }
+
+  /** Makes the record object, tells the watchers, then holds the store to its limit. */
+  private readBack(seq: number): StoredRecord {
+    const record = this.store.get(seq)!;
+    this.dropped += this.store.trim(this.maxRecords);
     this.sink?.append(record);
     for (const waiter of this.waiters) {
       if (waiter.matches(record)) {
@@ -114,8 +138,12 @@ export class Recorder extends EventEmitter {
   find(filter: RecordFilter = {}, limit = Infinity): StoredRecord[] {
     const matches = compileFilter(filter);
     const out: StoredRecord[] = [];
-    for (let i = this.head; i < this.records.length && out.length < limit; i++) {
-      if (matches(this.records[i])) out.push(this.records[i]);
+    // Sequence numbers are consecutive: records up to `since` need not be looked at.
+    const from = Math.max(this.store.firstSeq, filter.since === undefined ? 0 : filter.since + 1);
+    const to = this.store.nextSeq;
+    for (let seq = from; seq < to && out.length < limit; seq++) {
+      const record = this.store.get(seq)!;
+      if (matches(record)) out.push(record);
     }
     return out;
   }
@@ -161,13 +189,12 @@ export class Recorder extends EventEmitter {
   }
 
   clear(): void {
-    this.records = [];
-    this.head = 0;
+    this.store.clear();
     this.emit('clear');
   }
 
   stats(): RecordStats {
-    return { ...this.counts, total: this.nextSeq - 1, kept: this.size, dropped: this.dropped };
+    return { ...this.counts, total: this.lastSeq, kept: this.size, dropped: this.dropped };
   }
 
   /** Writes what the JSONL file is owed; safe to call from a signal handler. */

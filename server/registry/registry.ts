@@ -70,6 +70,11 @@ export class DeviceRegistry {
     return [...this.registered.values()].flat();
   }
 
+  /** True while every token is valid everywhere (nothing registered, not strict): no token needs looking up. */
+  get open(): boolean {
+    return !this.strict && this.registered.size === 0;
+  }
+
   /** Token validity for the provider's topic and environment (status 8 when false). */
   isValid(tokenHex: string, topic: string | null, environment: string | null): boolean {
     const list = this.registered.get(tokenHex);

@@ -1,0 +1,338 @@
+import type { DecodedFrame, PayloadWarning } from '../../protocol/binary/index.js';
+import { OUTCOMES, StoredRecord, type ConnectionInfo, type FrameRecordInput, type Http2RecordDetails, type Outcome, type RecordInput } from './record.js';
+
+/**
+ * What few records carry: a reason, a rule, payload warnings, their own topic, HTTP/2
+ * details. Kept in the record's pointer slot in place of its connection.
+ */
+interface Extra {
+  connection: ConnectionInfo;
+  reason: string | null;
+  rule: string | null;
+  warnings: PayloadWarning[] | undefined;
+  topic: string | null | undefined;
+  http2: Http2RecordDetails | null;
+}
+
+const HAS_EXTRA = 1;
+/** Warnings were computed on the socket path and there were none (strict mode, a clean payload). */
+const NO_WARNINGS = 2;
+
+const NONE = -1;
+const FIRST_SLAB = 16 * 1024;
+const MAX_SLAB = 256 * 1024;
+/** Bigger records get a buffer of their own rather than leave a slab's tail unused. */
+const OWN_BUFFER = MAX_SLAB / 8;
+const FIRST_CAPACITY = 1024;
+
+const OUTCOME_CODE: Record<Outcome, number> = { accepted: 0, rejected: 1, discarded: 2, incomplete: 3 };
+
+const orNaN = (n: number | null | undefined) => (n === null || n === undefined ? NaN : n);
+const orNull = (n: number) => (n !== n ? null : n);
+
+/**
+ * The records a Recorder keeps, newest last, at most `limit` of them (the oldest go first).
+ *
+ * Kept as columns, not objects: typed arrays for the numbers (NaN stands for null), one
+ * pointer per record (its connection, shared by every record of it, or the rare extras),
+ * and the bytes copied back to back into slabs of 16-256 KB. A million records then cost
+ * the garbage collector nothing per record and memory little beyond their bytes. A
+ * StoredRecord is made only when one is read; it holds a view of its slab, so it stays
+ * valid after the record leaves the store.
+ */
+export class RecordStore {
+  private capacity = 0;
+  /** Slot of the oldest record. */
+  private head = 0;
+  private count = 0;
+  /** Sequence number of the oldest record kept (of the next one when none are kept). */
+  firstSeq = 1;
+
+  private time = new Float64Array(0);
+  private command = new Float64Array(0);
+  private identifier = new Float64Array(0);
+  private expiry = new Float64Array(0);
+  private priority = new Float64Array(0);
+  private status = new Float64Array(0);
+  private outcome = new Uint8Array(0);
+  private flags = new Uint8Array(0);
+  /** Where the record's bytes lie in its slab; the token and payload are offsets from there. */
+  private at = new Uint32Array(0);
+  private length = new Uint32Array(0);
+  private tokenAt = new Int32Array(0);
+  private tokenLength = new Uint32Array(0);
+  private payloadAt = new Int32Array(0);
+  private payloadLength = new Uint32Array(0);
+  private slab: (Buffer | undefined)[] = [];
+  private meta: (ConnectionInfo | Extra | undefined)[] = [];
+
+  private current: Buffer = Buffer.alloc(0);
+  private used = 0;
+  /** Where the last reserve() left room. */
+  private reservedAt = 0;
+  /** The last chunk adopt() copied into `current`, at `adoptedAt`. */
+  private adopted: Buffer | null = null;
+  private adoptedAt = 0;
+  private nextSlabSize = FIRST_SLAB;
+
+  constructor(readonly limit: number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Sequence number the next record gets. */
+  get nextSeq(): number {
+    return this.firstSeq + this.count;
+  }
+
+  /** Stores a record (copying its bytes) and returns its sequence number; drops the oldest when full. */
+  push(input: RecordInput, timeMs: number): number {
+    const slot = this.claim();
+    const bytes = input.bytes;
+    const token = input.token ?? null;
+    const payload = input.payload ?? null;
+    const tokenInside = token !== null && within(token, bytes);
+    const payloadInside = payload !== null && within(payload, bytes);
+    const size = bytes.length + (token === null || tokenInside ? 0 : token.length) + (payload === null || payloadInside ? 0 : payload.length);
+    const slab = this.reserve(size);
+    const at = this.reservedAt;
+    let end = at + bytes.copy(slab, at);
+    let tokenAt = NONE;
+    if (token !== null) {
+      if (tokenInside) tokenAt = token.byteOffset - bytes.byteOffset;
+      else {
+        tokenAt = end - at;
+        end += token.copy(slab, end);
+      }
+    }
+    let payloadAt = NONE;
+    if (payload !== null) {
+      if (payloadInside) payloadAt = payload.byteOffset - bytes.byteOffset;
+      else {
+        payloadAt = end - at;
+        end += payload.copy(slab, end);
+      }
+    }
+    this.place(slot, slab, at, bytes.length, tokenAt, token === null ? 0 : token.length, payloadAt, payload === null ? 0 : payload.length);
+    this.describe(slot, input, timeMs, input.command, input.priority, input.topic, input.http2 ?? null);
+    return this.seqOf(slot);
+  }
+
+  /**
+   * Stores a decoded binary frame without making views of it. A frame decoded from the
+   * buffer `adopt()` returned last is already in a slab and is not copied again.
+   */
+  pushFrame(input: FrameRecordInput, timeMs: number): number {
+    const slot = this.claim();
+    const frame: DecodedFrame = input.frame;
+    let slab: Buffer;
+    let at: number;
+    if (frame.source === this.adopted) {
+      slab = this.current;
+      at = this.adoptedAt + frame.start;
+    } else {
+      slab = this.reserve(frame.length);
+      at = this.reservedAt;
+      frame.source.copy(slab, at, frame.start, frame.start + frame.length);
+    }
+    this.place(slot, slab, at, frame.length, frame.tokenStart - frame.start, frame.tokenLength, frame.payloadStart - frame.start, frame.payloadLength);
+    this.describe(slot, input, timeMs, frame.command, frame.priority, undefined, null);
+    return this.seqOf(slot);
+  }
+
+  /**
+   * A copy of a socket chunk, in a slab: frames decoded from it are recorded by pushFrame()
+   * without a copy each, one copy of the whole chunk in their place.
+   */
+  adopt(chunk: Buffer): Buffer {
+    if (chunk.length > OWN_BUFFER) return chunk;
+    const slab = this.reserve(chunk.length);
+    this.adoptedAt = this.reservedAt;
+    chunk.copy(slab, this.adoptedAt);
+    this.adopted = slab.subarray(this.adoptedAt, this.adoptedAt + chunk.length);
+    return this.adopted;
+  }
+
+  /** The slot for the next record: the columns grow up to the limit, then the oldest record goes. */
+  private claim(): number {
+    if (this.count === this.capacity) {
+      if (this.capacity < Math.max(1, this.limit)) this.grow();
+      else this.dropOldest();
+    }
+    const slot = (this.head + this.count) % this.capacity;
+    this.count++;
+    return slot;
+  }
+
+  private seqOf(slot: number): number {
+    return this.firstSeq + ((slot - this.head + this.capacity) % this.capacity);
+  }
+
+  private place(slot: number, slab: Buffer, at: number, length: number, tokenAt: number, tokenLength: number, payloadAt: number, payloadLength: number): void {
+    this.slab[slot] = slab;
+    this.at[slot] = at;
+    this.length[slot] = length;
+    this.tokenAt[slot] = tokenAt;
+    this.tokenLength[slot] = tokenLength;
+    this.payloadAt[slot] = payloadAt;
+    this.payloadLength[slot] = payloadLength;
+  }
+
+  private describe(
+    slot: number,
+    input: RecordInput | FrameRecordInput,
+    timeMs: number,
+    command: number | null | undefined,
+    priority: number | null | undefined,
+    topic: string | null | undefined,
+    http2: Http2RecordDetails | null,
+  ): void {
+    this.time[slot] = timeMs;
+    this.command[slot] = orNaN(command);
+    this.identifier[slot] = orNaN(input.identifier);
+    this.expiry[slot] = orNaN(input.expiry);
+    this.priority[slot] = orNaN(priority);
+    this.status[slot] = orNaN(input.status);
+    this.outcome[slot] = OUTCOME_CODE[input.outcome];
+    const warnings = input.warnings;
+    const reason = input.reason ?? null;
+    const rule = input.rule ?? null;
+    if (reason !== null || rule !== null || (warnings !== undefined && warnings.length > 0) || topic !== undefined || http2 !== null) {
+      this.flags[slot] = HAS_EXTRA;
+      this.meta[slot] = { connection: input.connection, reason, rule, warnings, topic, http2 };
+    } else {
+      this.flags[slot] = warnings === undefined ? 0 : NO_WARNINGS;
+      this.meta[slot] = input.connection;
+    }
+  }
+
+  /** The record with this sequence number, or null when it is not kept. */
+  get(seq: number): StoredRecord | null {
+    const index = seq - this.firstSeq;
+    if (!(index >= 0 && index < this.count)) return null;
+    const slot = (this.head + index) % this.capacity;
+    const flags = this.flags[slot];
+    const extra = (flags & HAS_EXTRA) !== 0 ? (this.meta[slot] as Extra) : null;
+    const tokenAt = this.tokenAt[slot];
+    const payloadAt = this.payloadAt[slot];
+    return new StoredRecord(
+      seq,
+      this.time[slot],
+      extra === null ? (this.meta[slot] as ConnectionInfo) : extra.connection,
+      orNull(this.command[slot]),
+      orNull(this.identifier[slot]),
+      orNull(this.expiry[slot]),
+      orNull(this.priority[slot]),
+      OUTCOMES[this.outcome[slot]],
+      orNull(this.status[slot]),
+      extra?.reason ?? null,
+      extra?.rule ?? null,
+      this.slab[slot]!,
+      this.at[slot],
+      this.length[slot],
+      tokenAt,
+      this.tokenLength[slot],
+      payloadAt,
+      this.payloadLength[slot],
+      extra !== null ? extra.warnings : (flags & NO_WARNINGS) !== 0 ? [] : undefined,
+      extra?.topic,
+      extra?.http2 ?? null,
+    );
+  }
+
+  /** Drops the oldest records until at most `keep` are left; returns how many went. */
+  trim(keep: number): number {
+    let dropped = 0;
+    while (this.count > keep) {
+      this.dropOldest();
+      dropped++;
+    }
+    return dropped;
+  }
+
+  /** Forgets every record; sequence numbers go on from where they were. */
+  clear(): void {
+    this.firstSeq += this.count;
+    this.count = 0;
+    this.head = 0;
+    this.resize(0);
+    this.current = Buffer.alloc(0);
+    this.used = 0;
+    this.adopted = null;
+    this.nextSlabSize = FIRST_SLAB;
+  }
+
+  private dropOldest(): void {
+    const slot = this.head;
+    this.slab[slot] = undefined;
+    this.meta[slot] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    this.firstSeq++;
+  }
+
+  private grow(): void {
+    const limit = Math.max(1, this.limit);
+    this.resize(Math.min(limit, Math.max(FIRST_CAPACITY, this.capacity * 2)));
+  }
+
+  /** New columns of `capacity` slots holding the kept records from slot 0 on. */
+  private resize(capacity: number): void {
+    const head = this.head;
+    const old = this.capacity;
+    const count = this.count;
+    const move = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(column: T, make: (n: number) => T): T => {
+      const next = make(capacity);
+      for (let i = 0; i < count; i++) next[i] = column[(head + i) % old];
+      return next;
+    };
+    this.time = move(this.time, (n) => new Float64Array(n));
+    this.command = move(this.command, (n) => new Float64Array(n));
+    this.identifier = move(this.identifier, (n) => new Float64Array(n));
+    this.expiry = move(this.expiry, (n) => new Float64Array(n));
+    this.priority = move(this.priority, (n) => new Float64Array(n));
+    this.status = move(this.status, (n) => new Float64Array(n));
+    this.outcome = move(this.outcome, (n) => new Uint8Array(n));
+    this.flags = move(this.flags, (n) => new Uint8Array(n));
+    this.at = move(this.at, (n) => new Uint32Array(n));
+    this.length = move(this.length, (n) => new Uint32Array(n));
+    this.tokenAt = move(this.tokenAt, (n) => new Int32Array(n));
+    this.tokenLength = move(this.tokenLength, (n) => new Uint32Array(n));
+    this.payloadAt = move(this.payloadAt, (n) => new Int32Array(n));
+    this.payloadLength = move(this.payloadLength, (n) => new Uint32Array(n));
+    const slab: (Buffer | undefined)[] = new Array(capacity).fill(undefined);
+    const meta: (ConnectionInfo | Extra | undefined)[] = new Array(capacity).fill(undefined);
+    for (let i = 0; i < count; i++) {
+      slab[i] = this.slab[(head + i) % old];
+      meta[i] = this.meta[(head + i) % old];
+    }
+    this.slab = slab;
+    this.meta = meta;
+    this.capacity = capacity;
+    this.head = 0;
+  }
+
+  /** A buffer with `size` free bytes at `this.reservedAt`. */
+  private reserve(size: number): Buffer {
+    if (size > OWN_BUFFER) {
+      this.reservedAt = 0;
+      // Unpooled, so the record pins nothing but its own bytes.
+      return Buffer.allocUnsafeSlow(size);
+    }
+    if (this.used + size > this.current.length) {
+      this.adopted = null;
+      this.current = Buffer.allocUnsafeSlow(this.nextSlabSize);
+      this.nextSlabSize = Math.min(MAX_SLAB, this.nextSlabSize * 2);
+      this.used = 0;
+    }
+    this.reservedAt = this.used;
+    this.used += size;
+    return this.current;
+  }
+}
+
+function within(part: Buffer, whole: Buffer): boolean {
+  const at = part.byteOffset - whole.byteOffset;
+  return part.buffer === whole.buffer && at >= 0 && at + part.length <= whole.length;
+}

@@ -413,7 +413,7 @@ export class Http2Connection {
         this.discard(request, id, `connection closed without a reply by ${because}`, () => this.destroy());
         return true;
       case 'drop':
-        this.discard(request, id, `connection reset by ${because}`, () => this.resetSocket());
+        this.discard(request, id, `connection cut (no GOAWAY, no TLS close) by ${because}`, () => this.cut());
         return true;
       case 'delay':
         return action.ms;
@@ -578,15 +578,13 @@ export class Http2Connection {
     });
   }
 
-  /** A TCP reset: the peer sees ECONNRESET, no GOAWAY, no TLS close. */
-  private resetSocket(): void {
-    try {
-      this.socket.resetAndDestroy();
-    } catch {
-      // Only a TCP handle can be reset; a socket wrapped otherwise is just closed.
-      this.socket.destroy();
-    }
-    this.session.destroy();
+  /**
+   * The connection cut under the session: no GOAWAY, no TLS close_notify. (node can reset
+   * only a plain TCP socket, and the TCP socket under a TLS socket that HTTP/2 has taken
+   * over cannot be reset from JavaScript without crashing node.)
+   */
+  private cut(): void {
+    this.socket.destroy();
   }
 
   private later(ms: number, fn: () => void): void {

@@ -52,8 +52,9 @@ export const RULE_ACTIONS: readonly RuleActionType[] = ['reject', 'shutdown', 'c
 /*
  * On the HTTP/2 API the actions above mean: reject, a response with the reason (410s with a
  * timestamp); shutdown, 503 Shutdown and then GOAWAY {"reason":"Shutdown"}; close, the
- * connection closed without a word; drop, the TCP connection reset (afterBytes is not
- * counted); delay, this response waits `ms`; stall, the connection answers nothing for `ms`;
+ * connection closed with no response to the request; drop, the connection cut without
+ * GOAWAY or TLS close (afterBytes is not counted); delay, this response waits `ms`; stall,
+ * the connection answers nothing for `ms`;
  * uninstall, as on the binary gateway. The actions below exist on HTTP/2 only: the binary
  * gateway passes over rules that have them.
  */

@@ -65,6 +65,10 @@ export function send(session: ClientHttp2Session, request: Send = {}): Promise<R
     });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
+      if (status === 0) {
+        reject(Object.assign(new Error(`stream ended without a response (code ${stream.rstCode})`), { rstCode: stream.rstCode }));
+        return;
+      }
       const body = Buffer.concat(chunks).toString('utf8');
       let json: Record<string, unknown> | null = null;
       try {

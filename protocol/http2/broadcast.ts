@@ -38,7 +38,11 @@ export function checkChannelConfig(body: Uint8Array): ChannelConfig | Http2Rejec
   const json = body.length === 0 ? undefined : parseJsonBody(body);
   if (!isObject(json)) return http2Rejection('BadRequestPayload', 'the body must be a JSON object: {"message-storage-policy": 0 or 1, "push-type": "LiveActivity"}');
   if (json['push-type'] === undefined) return http2Rejection('MissingPushType', 'the body has no "push-type" (it must be "LiveActivity")');
-  if (json['push-type'] !== CHANNEL_PUSH_TYPE) return http2Rejection('BadRequestParams', `"push-type" must be "${CHANNEL_PUSH_TYPE}"; got ${JSON.stringify(json['push-type'])}`);
+  // Apple writes LiveActivity; node-apn sends liveactivity, and Apple takes it.
+  const pushType = json['push-type'];
+  if (typeof pushType !== 'string' || pushType.toLowerCase() !== CHANNEL_PUSH_TYPE.toLowerCase()) {
+    return http2Rejection('BadRequestParams', `"push-type" must be "${CHANNEL_PUSH_TYPE}"; got ${JSON.stringify(pushType)}`);
+  }
   const policy = json['message-storage-policy'];
   if (typeof policy !== 'number' || !MESSAGE_STORAGE_POLICIES.includes(policy)) {
     return http2Rejection('BadRequestParams', `"message-storage-policy" must be 0 (no storage) or 1 (most recent message); got ${JSON.stringify(policy)}`);

@@ -226,6 +226,9 @@ export class Http2Connection {
     });
     const request = this.newRequest(stream, headers, rawHeaders);
     stream.on('end', () => {
+      // node ends the readable side of a stream that closed (RST_STREAM, the connection gone)
+      // as well as one whose END_STREAM arrived; only the latter is still open here.
+      if (stream.closed || stream.destroyed) return;
       ended = true;
       request.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       request.bodyLength = length;

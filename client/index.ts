@@ -27,3 +27,4 @@ export {
 export { APPLE_HOSTS, type AppleEnvironment, type EndpointOptions } from './hosts.js';
 export type { ReconnectOptions } from './backoff.js';
 export type { TlsCredentials } from './tls.js';
+export * from './http2/index.js';

@@ -1,0 +1,44 @@
+import { BinaryClientError } from '../outcome.js';
+
+/**
+ * `possibleDuplicate`: an earlier attempt got no answer although the server may have taken it
+ * (its stream was reset, or its connection closed, after the request went out), so APNs may
+ * have delivered that copy too. Streams the server said it did not process (REFUSED_STREAM,
+ * or above a GOAWAY's last stream id) never set it.
+ */
+interface Http2OutcomeBase {
+  /** The request's apns-id: the one given, or the one the client made; the same on every attempt. */
+  apnsId: string;
+  /** Requests written for this notification. */
+  attempts: number;
+  possibleDuplicate: boolean;
+}
+
+export interface Http2AcceptedOutcome extends Http2OutcomeBase {
+  status: 'accepted';
+  /** Development environment only. */
+  apnsUniqueId?: string;
+}
+
+export interface Http2RejectedOutcome extends Http2OutcomeBase {
+  status: 'rejected';
+  /** The HTTP status: 400, 403, 404, 405, 410, 413, 429, 500, 503. */
+  statusCode: number;
+  /** Apple's reason (`BadDeviceToken`...); `HTTP <status>` when the body carried none. */
+  reason: string;
+  /** 410 only: when APNs learnt the token stopped being valid, in milliseconds. */
+  timestamp?: number;
+  apnsUniqueId?: string;
+}
+
+export interface Http2FailedOutcome extends Http2OutcomeBase {
+  status: 'failed';
+  error: Error;
+}
+
+export type Http2SendOutcome = Http2AcceptedOutcome | Http2RejectedOutcome | Http2FailedOutcome;
+
+/** No answer: the stream was reset, timed out or lost with its connection on every attempt allowed. */
+export class Http2StreamError extends BinaryClientError {
+  override code = 'ERR_APNS_HTTP2_STREAM';
+}

@@ -10,4 +10,5 @@ export const commands: CommandModule<any, any>[] = [
   (await import('./keys.js')).keysCommand,
   (await import('./send.js')).sendCommand,
   (await import('./feedback.js')).feedbackCommand,
+  (await import('./records.js')).recordsCommand,
 ];

@@ -18,6 +18,8 @@ interface ServeArgs {
   'strict-devices': boolean;
   'error-delay': string;
   'idle-timeout': string;
+  'frame-timeout': string;
+  'certificate-alerts': boolean;
   'client-auth': string;
   environment?: string;
   'legacy-payload-limit': number;
@@ -47,6 +49,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('strict-devices', { type: 'boolean', default: false, describe: 'Only registered device tokens are valid (others: status 8)' })
       .option('error-delay', { type: 'string', default: '0', describe: 'Delay before an error response (Apple: 85-800ms)' })
       .option('idle-timeout', { type: 'string', default: '0', describe: 'Close connections idle this long (0: never)' })
+      .option('frame-timeout', { type: 'string', default: '30s', describe: 'Close a binary connection whose frame is still incomplete this long after its first bytes (0: never)' })
+      .option('certificate-alerts', { type: 'boolean', default: false, describe: 'Answer expired, unknown-CA and not-yet-valid provider certificates with their TLS alert (handshakes then use TLS 1.2)' })
       .option('client-auth', { type: 'string', default: 'require', choices: ['require', 'request', 'none'], describe: 'Client certificates' })
       .option('environment', { type: 'string', choices: ['development', 'production'], describe: 'Drop certificates of the other environment, as Apple did; the HTTP/2 API plays this environment (default development)' })
       .option('legacy-payload-limit', { type: 'number', default: 256, describe: 'Largest payload for commands 0 and 1' })
@@ -77,6 +81,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       strictDevices: args['strict-devices'],
       errorDelayMs: parseDuration(args['error-delay'], 'error-delay'),
       idleTimeoutMs: parseDuration(args['idle-timeout'], 'idle-timeout'),
+      frameTimeoutMs: parseDuration(args['frame-timeout'], 'frame-timeout'),
+      certificateAlerts: args['certificate-alerts'],
       clientAuth: args['client-auth'] as 'require' | 'request' | 'none',
       gatewayEnvironment: (args.environment as 'development' | 'production' | undefined) ?? null,
       limits: { legacyPayload: args['legacy-payload-limit'], framePayload: args['payload-limit'] },

@@ -2,3 +2,4 @@ export { Recorder, WaitTimeoutError, type RecorderOptions, type RecordStats, typ
 export { StoredRecord, OUTCOMES, type ConnectionInfo, type FrameRecordInput, type Http2RecordDetails, type NotificationRecord, type Outcome, type Protocol, type RecordInput } from './record.js';
 export { compileFilter, normalizeToken, type RecordFilter } from './filter.js';
 export { JsonlSink } from './jsonl.js';
+export { RecordsReader, describeSkipped, parseRecords, readRecordsFile, type ReadRecordsOptions, type RecordsFile, type SkippedLine } from './reader.js';

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 
 /**
  * Appends one JSON line per record. Records are gathered (and serialized off the socket path) during a turn of the event loop and
@@ -12,6 +12,19 @@ export class JsonlSink {
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'a');
+    // A run killed mid-write leaves a torn last line: the first record of this run starts on a
+    // line of its own, so the torn one stays a single bad line and this run's lines stay whole.
+    const { size } = fstatSync(this.fd);
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      const reader = openSync(path, 'r');
+      try {
+        readSync(reader, last, 0, 1, size - 1);
+      } finally {
+        closeSync(reader);
+      }
+      if (last[0] !== 0x0a) writeSync(this.fd, '\n');
+    }
   }
 
   append(value: unknown): void {

@@ -38,6 +38,8 @@ export interface SimulatorOptions {
   idleTimeoutMs?: number;
   /** A binary frame still incomplete this long after its first bytes closes its connection; 0: never. Default 30,000 ms. */
   frameTimeoutMs?: number;
+  /** A binary-gateway connection that has not finished its TLS handshake by then is closed. Default 30,000 ms. */
+  handshakeTimeoutMs?: number;
   /** Refused provider certificates get Apple's TLS alerts (expired, unknown CA...) over TLS 1.2; see the README. Default false. */
   certificateAlerts?: boolean;
   /** A certificate for the other environment connects, then is dropped (as Apple's did). */
@@ -160,6 +162,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     frameTimeoutMs: options.frameTimeoutMs,
     revocations,
     certificateAlerts: options.certificateAlerts,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
     environment: options.gatewayEnvironment,
     connectionIds,
   });

@@ -171,6 +171,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       ? null
       : new Http2Gateway({
           idleTimeoutMs: options.idleTimeoutMs,
+          environment: options.gatewayEnvironment ?? undefined,
           ...options.http2,
           host,
           port: options.http2Port ?? 0,

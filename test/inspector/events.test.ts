@@ -5,6 +5,9 @@ import { startSimulator, type NotificationRecord, type Simulator } from '../../s
 import { EventStreamParser, type ServerEvent } from '../../web/inspector/sse.js';
 import { sendFrames } from '../support/provider-socket.js';
 
+/** expect.poll with room for a loaded CI machine: its default gives up after one second. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000 });
+
 const TOKEN = 'ab'.repeat(32);
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const frame = (identifier: number) => encodeNotification({ token: TOKEN, payload: { aps: { alert: `n${identifier}` } }, identifier }, 2);
@@ -166,12 +169,12 @@ describe('the control API for the inspector', () => {
 
   it('lets go of the recorder when the last page goes', async () => {
     // Streams closed by the tests before may take a moment to be noticed.
-    await expect.poll(() => sim.recorder.listenerCount('record')).toBe(0);
+    await poll(() => sim.recorder.listenerCount('record')).toBe(0);
     const streams = await Promise.all([openStream(`${sim.controlUrl}/events`), openStream(`${sim.controlUrl}/events`)]);
     await Promise.all(streams.map((s) => s.next('hello')));
     expect(sim.recorder.listenerCount('record')).toBe(1);
     for (const s of streams) s.close();
-    await expect.poll(() => sim.recorder.listenerCount('record')).toBe(0);
+    await poll(() => sim.recorder.listenerCount('record')).toBe(0);
     expect(sim.gateway.listenerCount('connect')).toBe(0);
   });
 });

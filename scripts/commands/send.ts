@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { providerOptions, loadCredentials, readOption, targetOf, type ProviderArgs } from './provider-options.js';
+import { PUSH_TYPES, bundleOfTopic, isPushType, type PushType } from '../../protocol/http2/constants.js';
+import { providerOptions, loadCredentials, loadProviderKey, readOption, stateTopics, targetOf, wantsProviderToken, type ProviderArgs } from './provider-options.js';
 import { UsageError } from './shared.js';
 
 interface SendArgs extends ProviderArgs {
@@ -16,6 +17,11 @@ interface SendArgs extends ProviderArgs {
   rate?: string;
   flush: string;
   json: boolean;
+  http2: boolean;
+  team?: string;
+  'key-id'?: string;
+  'push-type'?: string;
+  'collapse-id'?: string;
 }
 
 /** What `apns-mock send` was asked to do, checked. */
@@ -33,6 +39,12 @@ export interface SendPlan {
   rate: number | null;
   flush: 'marker' | 'error-window';
   json: boolean;
+  /** 'http2': Apple's HTTP/2 provider API instead of the binary gateway. */
+  protocol: 'binary' | 'http2';
+  /** HTTP/2: apns-topic, apns-push-type, apns-collapse-id (priority and expiry become apns-priority and apns-expiration). */
+  topic?: string;
+  pushType?: PushType;
+  collapseId?: string;
 }
 
 const HEX = /^[0-9a-fA-F]$/;
@@ -101,22 +113,45 @@ function rateOf(text: string | undefined): number | null {
   return rate;
 }
 
+/** The options only one of the protocols has, checked against --http2. */
+function checkProtocolOptions(args: SendArgs, command: 0 | 1 | 2): void {
+  if (!args.http2) {
+    for (const name of ['push-type', 'collapse-id', 'team', 'key-id'] as const) {
+      if (args[name] !== undefined) throw new UsageError(`--${name} is for the HTTP/2 API: add --http2`);
+    }
+    if (args.priority !== undefined) {
+      if (args.priority !== 5 && args.priority !== 10) throw new UsageError(`--priority must be 10 (now) or 5 (power-conserving); got ${args.priority}`);
+      if (command !== 2) throw new UsageError(`--priority needs --command 2: commands 0 and 1 have no priority`);
+    }
+    if (args.expiry !== undefined && command === 0) throw new UsageError('--expiry needs --command 1 or 2: command 0 has no expiry');
+    return;
+  }
+  if (command !== 2) throw new UsageError('--command is for the binary protocol; HTTP/2 has no frame formats');
+  if (args.flush !== 'marker') throw new UsageError('--flush is for the binary protocol: HTTP/2 answers every request');
+  if (args.priority !== undefined && ![10, 5, 1].includes(args.priority)) throw new UsageError(`--priority must be 10, 5 or 1 (apns-priority); got ${args.priority}`);
+  const pushType = args['push-type'];
+  if (pushType !== undefined && !isPushType(pushType)) throw new UsageError(`--push-type must be one of ${PUSH_TYPES.join(', ')}; got "${pushType}"`);
+}
+
 export async function planOf(args: SendArgs): Promise<SendPlan> {
-  for (const name of ['alert', 'badge', 'sound', 'payload', 'command', 'priority', 'expiry', 'count', 'rate', 'flush'] as const) {
+  for (const name of ['alert', 'badge', 'sound', 'payload', 'command', 'priority', 'expiry', 'count', 'rate', 'flush', 'push-type', 'collapse-id', 'team', 'key-id'] as const) {
     if (Array.isArray(args[name])) throw new UsageError(`--${name} was given ${(args[name] as unknown[]).length} times; give it once`);
   }
   const command = args.command as 0 | 1 | 2;
-  if (args.priority !== undefined) {
-    if (args.priority !== 5 && args.priority !== 10) throw new UsageError(`--priority must be 10 (now) or 5 (power-conserving); got ${args.priority}`);
-    if (command !== 2) throw new UsageError(`--priority needs --command 2: commands 0 and 1 have no priority`);
-  }
+  checkProtocolOptions(args, command);
   if (args.expiry !== undefined) {
     if (!Number.isInteger(args.expiry) || args.expiry < 0 || args.expiry > 0xffff_ffff) throw new UsageError(`--expiry must be UNIX seconds (0: try once); got ${args.expiry}`);
-    if (command === 0) throw new UsageError('--expiry needs --command 1 or 2: command 0 has no expiry');
   }
   if (!Number.isInteger(args.count) || args.count < 1) throw new UsageError(`--count must be a whole number >= 1; got ${args.count}`);
+  const http2 = {
+    protocol: args.http2 ? ('http2' as const) : ('binary' as const),
+    ...(args.http2 && args.topic !== undefined ? { topic: String(args.topic) } : {}),
+    ...(args['push-type'] !== undefined ? { pushType: args['push-type'] as PushType } : {}),
+    ...(args['collapse-id'] !== undefined ? { collapseId: String(args['collapse-id']) } : {}),
+  };
   return {
-    ...targetOf(args),
+    ...targetOf(args, args.http2 ? 2197 : 2195),
+    ...http2,
     tokens: await tokensOf(args),
     payload: await payloadOf(args),
     command,
@@ -131,7 +166,7 @@ export async function planOf(args: SendArgs): Promise<SendPlan> {
 
 export const sendCommand: CommandModule<object, SendArgs> = {
   command: 'send',
-  describe: 'Send notifications over the binary protocol and print each outcome (exit 1 when any was rejected or failed)',
+  describe: 'Send notifications over the binary protocol, or HTTP/2 with --http2, and print each outcome (exit 1 when any was rejected or failed)',
   builder: (yargs: Argv) =>
     providerOptions(
       yargs
@@ -142,8 +177,8 @@ export const sendCommand: CommandModule<object, SendArgs> = {
         .option('sound', { type: 'string', describe: 'aps.sound' })
         .option('payload', { type: 'string', describe: 'The whole payload: JSON text, or @file' })
         .option('command', { type: 'number', default: 2, choices: [0, 1, 2], describe: 'Frame format: 0 simple, 1 enhanced, 2 frame' })
-        .option('priority', { type: 'number', describe: '10 now, 5 power-conserving (command 2 only)' })
-        .option('expiry', { type: 'number', describe: 'Expiration, UNIX seconds; 0: try once (commands 1, 2)' })
+        .option('priority', { type: 'number', describe: '10 now, 5 power-conserving (command 2 only); with --http2 also 1 (apns-priority)' })
+        .option('expiry', { type: 'number', alias: 'expiration', describe: 'Expiration, UNIX seconds; 0: try once (commands 1, 2; apns-expiration with --http2)' })
         .option('count', { type: 'number', default: 1, describe: 'Notifications per token' })
         .option('rate', { type: 'string', describe: 'At most this many per second, e.g. 100/s' })
         .option('flush', {
@@ -152,15 +187,42 @@ export const sendCommand: CommandModule<object, SendArgs> = {
           choices: ['marker', 'error-window'],
           describe: "How outcomes are proven: a deliberately bad last notification (Pushy's), or a quiet 500 ms",
         })
-        .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: each outcome, then a summary' }),
-      2195,
-      'binary gateway',
+        .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: each outcome, then a summary' })
+        .option('http2', { type: 'boolean', default: false, describe: "Send to Apple's HTTP/2 provider API (port 2197 of apns-mock serve)" })
+        .option('team', { type: 'string', describe: "HTTP/2 token authentication: the team id (default: the key's registration in <state>/keys/)" })
+        .option('key-id', { type: 'string', describe: 'HTTP/2 token authentication: the key id (default: from --key AuthKey_<KEYID>.p8)' })
+        .option('push-type', { type: 'string', describe: `HTTP/2 apns-push-type: ${PUSH_TYPES.join(', ')}` })
+        .option('collapse-id', { type: 'string', describe: 'HTTP/2 apns-collapse-id (at most 64 bytes)' }),
+      '2195; 2197 with --http2',
+      'binary gateway or HTTP/2 API',
     )
       .example(`$0 send --token ${'aa'.repeat(32)} --alert Hello`, "to 'apns-mock serve' on this machine, with the certificate it wrote")
       .example('$0 send --tokens-file tokens.txt --payload @payload.json --count 10 --rate 100/s --json', '')
-      .example('$0 send --host gateway.sandbox.push.apple.com --cert cert.pem --key key.pem --token … --alert Hi', '') as unknown as Argv<SendArgs>,
+      .example('$0 send --host gateway.sandbox.push.apple.com --cert cert.pem --key key.pem --token … --alert Hi', '')
+      .example(`$0 send --http2 --key keys/AuthKey_KEY0000001.p8 --topic com.example.app --token ${'aa'.repeat(32)} --alert Hello`, "HTTP/2 with a provider key made by 'apns-mock keys'")
+      .example('$0 send --http2 --host api.sandbox.push.apple.com --port 443 --team TEAM000001 --key AuthKey_KEY0000001.p8 --topic … --token … --alert Hi', '') as unknown as Argv<SendArgs>,
   handler: async (args) => {
     const plan = await planOf(args);
+    if (plan.protocol === 'http2') {
+      const state = String(args.state ?? '.apns-mock');
+      if (wantsProviderToken(args)) {
+        const key = await loadProviderKey(args);
+        if (plan.topic === undefined) {
+          // A token names no app: the key's own app when it was limited to some, else the app of serve's certificate.
+          const apps = key.topics ?? (await stateTopics(state));
+          if (apps.length !== 1) throw new UsageError('--topic: the app (bundle id) to send to, the apns-topic; a provider key is good for every app of its team');
+          plan.topic = apps[0];
+        }
+        const { runSendHttp2 } = await import('../send.js');
+        process.exitCode = await runSendHttp2(plan, { kind: 'token', ...key });
+        return;
+      }
+      // A certificate's own topic is its bundle id; an apns-topic may add the push type's suffix.
+      const credentials = await loadCredentials({ ...args, topic: plan.topic === undefined ? undefined : bundleOfTopic(plan.topic) });
+      const { runSendHttp2 } = await import('../send.js');
+      process.exitCode = await runSendHttp2(plan, { kind: 'certificate', ...credentials });
+      return;
+    }
     const credentials = await loadCredentials(args);
     const { runSend } = await import('../send.js');
     process.exitCode = await runSend(plan, credentials);

@@ -7,6 +7,7 @@ import type { Bench, BenchRow } from './types.js';
 const benches: (() => Promise<Bench>)[] = [
   async () => (await import('./decoder.js')).decoderBench,
   async () => (await import('./client.js')).clientBench,
+  async () => (await import('./http2-client.js')).http2ClientBench,
 ];
 
 const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));

@@ -80,7 +80,12 @@ export class ProviderListener extends EventEmitter<{ secure: [TLSSocket]; handsh
       }
     });
     this.tlsServer = createTlsServer({ ...tlsServerOptions(options), handshakeTimeout: options.handshakeTimeoutMs ?? 30_000 }, (socket) => this.emit('secure', socket));
-    this.tlsServer.on('tlsClientError', (error) => this.emit('handshakeError', error));
+    this.tlsServer.on('tlsClientError', (error, socket) => {
+      // node reports a handshake timeout here and leaves the socket open: a TCP connection that
+      // never speaks TLS would be kept forever.
+      socket.destroy();
+      this.emit('handshakeError', error);
+    });
     this.netServer = createNetServer((tcp) => this.onTcp(tcp));
     const revocations = options.revocations;
     if (revocations !== undefined) {

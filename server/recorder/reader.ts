@@ -24,6 +24,8 @@ export interface RecordsFile {
 export interface ReadRecordsOptions {
   /** Told about each skipped line as it is found; default: nothing (see `skipped`). */
   onWarning?: (skipped: SkippedLine, message: string) => void;
+  /** Given each record instead of keeping it (`records` stays empty): for files too large to hold. */
+  onRecord?: (record: NotificationRecord) => void;
 }
 
 function isRecord(value: unknown): value is NotificationRecord {
@@ -75,7 +77,8 @@ export class RecordsReader {
     try {
       const value: unknown = JSON.parse(line);
       if (isRecord(value)) {
-        this.records.push(value);
+        if (this.options.onRecord) this.options.onRecord(value);
+        else this.records.push(value);
         return;
       }
       reason = 'JSON, but not a record';

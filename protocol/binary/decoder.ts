@@ -93,6 +93,7 @@ export interface FrameDecoderOptions {
 }
 
 const SCRATCH_INITIAL = 4096;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Streaming decoder for the binary provider protocol.
@@ -109,7 +110,8 @@ export class FrameDecoder {
   readonly limits: Limits;
   private readonly maxFrame: number;
 
-  private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_INITIAL);
+  /** Made when a frame first straddles two chunks: an idle connection holds none. */
+  private scratch: Buffer = EMPTY;
   private pendingLength = 0;
   /** Total bytes needed from the start of the pending frame before the next decision. */
   private need = 0;
@@ -217,7 +219,7 @@ export class FrameDecoder {
 
   private ensureScratch(size: number): void {
     if (size <= this.scratch.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2));
+    const grown = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2, SCRATCH_INITIAL));
     this.scratch.copy(grown, 0, 0, this.pendingLength);
     this.scratch = grown;
   }

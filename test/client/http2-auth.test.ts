@@ -13,19 +13,21 @@ import { KEY_ID, TEAM, TOKEN, TOPIC, certClient, recordsOf, tokenClient } from '
 // client does with answers that must not be retried.
 
 let sim: Simulator;
+/** Another simulator: its own CA, so its certificates are strangers to `sim`. */
+let other: Simulator;
 let key: SigningKey;
 let dir: string;
 const clients: Http2Client[] = [];
 const track = (c: Http2Client) => (clients.push(c), c);
 
 beforeAll(async () => {
-  sim = await startSimulator({ controlPort: false });
+  [sim, other] = await Promise.all([startSimulator({ controlPort: false }), startSimulator({ controlPort: false, http2Port: false })]);
   key = await sim.createSigningKey(TEAM, KEY_ID);
   dir = await mkdtemp(join(tmpdir(), 'apns-h2-auth-'));
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await sim.close();
+  await Promise.all([sim.close(), other.close()]);
   await rm(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
@@ -96,33 +98,22 @@ describe('certificate authentication', () => {
   });
 
   it('a certificate another CA signed: 403 BadCertificate, not retried', async () => {
-    const other = await startSimulator({ controlPort: false });
-    try {
-      const client = track(certClient(sim, { cert: other.credentials.cert, key: other.credentials.key }));
-      const outcome = await client.send({ token: TOKEN, payload: { aps: {} } });
-      expect(outcome).toMatchObject({ status: 'rejected', statusCode: 403, reason: 'BadCertificate', attempts: 1 });
-      expect(recordsOf(sim, outcome.apnsId)).toHaveLength(1);
-    } finally {
-      await other.close();
-    }
+    const client = track(certClient(sim, { cert: other.credentials.cert, key: other.credentials.key }));
+    const outcome = await client.send({ token: TOKEN, payload: { aps: {} } });
+    expect(outcome).toMatchObject({ status: 'rejected', statusCode: 403, reason: 'BadCertificate', attempts: 1 });
+    expect(recordsOf(sim, outcome.apnsId)).toHaveLength(1);
   });
 
   it('a server certificate the client does not trust: failed at once with the TLS error', async () => {
-    const other = await startSimulator({ controlPort: false });
-    try {
-      // Trusts only the other simulator's CA.
-      const client = certClient(sim, { ca: other.credentials.ca });
-      const outcome = await client.send({ token: TOKEN, payload: { aps: {} } });
-      expect(outcome.status).toBe('failed');
-      if (outcome.status === 'failed') {
-        expect(outcome.error).toMatchObject({ code: 'ERR_APNS_UNREACHABLE' });
-        expect(outcome.error.message).toMatch(/TLS .* failed/);
-      }
-      expect(client.stats()).toMatchObject({ connections: 1, requests: 0 });
-      await client.close();
-    } finally {
-      await other.close();
+    // Trusts only the other simulator's CA.
+    const client = track(certClient(sim, { ca: other.credentials.ca }));
+    const outcome = await client.send({ token: TOKEN, payload: { aps: {} } });
+    expect(outcome.status).toBe('failed');
+    if (outcome.status === 'failed') {
+      expect(outcome.error).toMatchObject({ code: 'ERR_APNS_UNREACHABLE' });
+      expect(outcome.error.message).toMatch(/TLS .* failed/);
     }
+    expect(client.stats()).toMatchObject({ connections: 1, requests: 0 });
   });
 });
 

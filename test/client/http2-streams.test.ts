@@ -1,39 +1,48 @@
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Http2Client, type Http2GoawayEvent, type Http2SettingsEvent } from '../../client/index.js';
-import { startSimulator, type Http2SimulatorOptions, type SigningKey, type Simulator } from '../../server/index.js';
+import { startSimulator, type SigningKey, type Simulator } from '../../server/index.js';
 import { KEY_ID, TEAM, TOKEN, TOPIC, certClient, numbered, recordsOf, sendNumbered, tally, tokenClient, watchStreams } from './http2-support.js';
 
 // Streams bounded by the server's SETTINGS, connections, idle pings, close and destroy.
 
-let sim: Simulator | undefined;
+/** SETTINGS_MAX_CONCURRENT_STREAMS of the simulator these tests share (once authenticated). */
+const LIMIT = 6;
+let s: Simulator;
+let key: SigningKey;
+/** Closes connections idle for 400 ms. */
+let idle: Simulator;
 let client: Http2Client | undefined;
-afterEach(async () => {
+
+beforeAll(async () => {
+  [s, idle] = await Promise.all([startSimulator({ controlPort: false, http2: { maxConcurrentStreams: LIMIT } }), startSimulator({ controlPort: false, idleTimeoutMs: 400 })]);
+  key = await s.createSigningKey(TEAM, KEY_ID);
+});
+afterAll(async () => {
+  await Promise.all([s.close(), idle.close()]);
+});
+beforeEach(() => {
+  s.rules.clear();
+  s.recorder.clear();
+});
+afterEach(() => {
   client?.destroy();
-  await sim?.close();
-  client = sim = undefined;
+  client = undefined;
 });
 
-async function simulator(http2: Http2SimulatorOptions, idleTimeoutMs?: number): Promise<{ sim: Simulator; key: SigningKey }> {
-  sim = await startSimulator({ controlPort: false, http2, idleTimeoutMs });
-  return { sim, key: await sim.createSigningKey(TEAM, KEY_ID) };
-}
-
 describe('streams never exceed SETTINGS_MAX_CONCURRENT_STREAMS', () => {
-  it('certificate connection: 200 requests, at most 8 open at once, and 8 reached', async () => {
-    const { sim: s } = await simulator({ maxConcurrentStreams: 8 });
+  it(`certificate connection: 200 requests, at most ${LIMIT} open at once, and ${LIMIT} reached`, async () => {
     s.rules.add({ action: { type: 'delay', ms: 20 } });
     const watch = watchStreams(s);
     client = certClient(s);
     const outcomes = await sendNumbered(client, 200);
     expect(tally(outcomes)).toEqual({ accepted: 200, rejected: 0, failed: 0 });
-    expect(watch.perConnection).toEqual([8]);
-    expect(client.stats()).toMatchObject({ maxStreams: 8, connections: 1, requests: 200, inFlight: 0, queued: 0 });
+    expect(watch.perConnection).toEqual([LIMIT]);
+    expect(client.stats()).toMatchObject({ maxStreams: LIMIT, connections: 1, requests: 200, inFlight: 0, queued: 0 });
     watch.stop();
   });
 
   it('token connection: one stream until a token is accepted, then the raised limit', async () => {
-    const { sim: s, key } = await simulator({ maxConcurrentStreams: 5 });
     s.rules.add({ action: { type: 'delay', ms: 20 } });
     const watch = watchStreams(s);
     client = tokenClient(s, key);
@@ -44,15 +53,14 @@ describe('streams never exceed SETTINGS_MAX_CONCURRENT_STREAMS', () => {
     const outcomes = await sendNumbered(client, 50);
     expect(tally(outcomes).accepted).toBe(50);
     expect(connected).toEqual([1]);
-    expect(settings.map((e) => e.maxConcurrentStreams)).toEqual([5]);
+    expect(settings.map((e) => e.maxConcurrentStreams)).toEqual([LIMIT]);
     // The first stream was alone; the limit went up during it (the 20 ms delay), so the next ones overlapped it.
     expect(watch.openAtArrival[0][0]).toBe(1);
-    expect(watch.perConnection).toEqual([5]);
+    expect(watch.perConnection).toEqual([LIMIT]);
     watch.stop();
   });
 
   it('token connection whose token is never accepted: every request alone', async () => {
-    const { sim: s } = await simulator({ maxConcurrentStreams: 50 });
     const stranger = await s.createSigningKey('TEAM000002', 'KEY0000002');
     await s.keys.remove('KEY0000002');
     const watch = watchStreams(s);
@@ -65,44 +73,41 @@ describe('streams never exceed SETTINGS_MAX_CONCURRENT_STREAMS', () => {
   });
 
   it('three connections: each within its limit, each used, requests to the one with the fewest streams', async () => {
-    const { sim: s } = await simulator({ maxConcurrentStreams: 4 });
     s.rules.add({ action: { type: 'delay', ms: 20 } });
     const watch = watchStreams(s);
     client = certClient(s, { connections: 3 });
-    const outcomes = await sendNumbered(client, 120);
-    expect(tally(outcomes).accepted).toBe(120);
-    expect(watch.perConnection).toEqual([4, 4, 4]);
+    const outcomes = await sendNumbered(client, 180);
+    expect(tally(outcomes).accepted).toBe(180);
+    expect(watch.perConnection).toEqual([LIMIT, LIMIT, LIMIT]);
     const perConnection = new Map<number, number>();
     for (const r of s.records({ protocol: 'http2' })) perConnection.set(r.connectionId, (perConnection.get(r.connectionId) ?? 0) + 1);
     expect([...perConnection.values()].every((n) => n >= 20)).toBe(true);
-    expect(client.stats()).toMatchObject({ connections: 3, open: 3, maxStreams: 4 });
+    expect(client.stats()).toMatchObject({ connections: 3, open: 3, maxStreams: LIMIT });
     watch.stop();
   });
 });
 
 describe('idle connections', () => {
   it('a PING after pingIntervalMs idle keeps a connection the server would close as idle', async () => {
-    const { sim: s } = await simulator({}, 400);
-    client = certClient(s, { pingIntervalMs: 100 });
+    client = certClient(idle, { pingIntervalMs: 100 });
     const first = await client.send(numbered(1));
     await new Promise((r) => setTimeout(r, 1000));
     const second = await client.send(numbered(2));
-    const [a, b] = [recordsOf(s, first.apnsId)[0], recordsOf(s, second.apnsId)[0]];
+    const [a, b] = [recordsOf(idle, first.apnsId)[0], recordsOf(idle, second.apnsId)[0]];
     expect(b.connectionId).toBe(a.connectionId);
     expect(client.stats()).toMatchObject({ connections: 1 });
     expect(client.stats().pings).toBeGreaterThanOrEqual(5);
   });
 
   it('without pings the server sends GOAWAY IdleTimeout, and the next notification goes on a new connection', async () => {
-    const { sim: s } = await simulator({}, 400);
-    client = certClient(s, { pingIntervalMs: false });
+    client = certClient(idle, { pingIntervalMs: false });
     const goaways: Http2GoawayEvent[] = [];
     client.on('goaway', (e) => goaways.push(e));
     const first = await client.send(numbered(1));
     await new Promise((r) => setTimeout(r, 1000));
     const second = await client.send(numbered(2));
     expect(second.status).toBe('accepted');
-    expect(recordsOf(s, second.apnsId)[0].connectionId).not.toBe(recordsOf(s, first.apnsId)[0].connectionId);
+    expect(recordsOf(idle, second.apnsId)[0].connectionId).not.toBe(recordsOf(idle, first.apnsId)[0].connectionId);
     // Its first GOAWAY says why; node's graceful close may follow with a second, without debug data.
     expect(goaways[0]).toMatchObject({ reason: 'IdleTimeout', errorCode: 0, lastStreamId: 1 });
     expect(client.stats()).toMatchObject({ connections: 2, pings: 0 });
@@ -111,7 +116,6 @@ describe('idle connections', () => {
 
 describe('close and destroy', () => {
   it('close() waits for every outcome, then closes the connections', async () => {
-    const { sim: s } = await simulator({ maxConcurrentStreams: 10 });
     s.rules.add({ action: { type: 'delay', ms: 30 } });
     client = certClient(s, { connections: 2 });
     const outcomes = Array.from({ length: 60 }, (_, i) => client!.send(numbered(i)));
@@ -122,12 +126,13 @@ describe('close and destroy', () => {
     expect(client.stats()).toMatchObject({ open: 0, inFlight: 0, queued: 0 });
     await expect(client.send(numbered(61))).rejects.toMatchObject({ code: 'ERR_APNS_CLIENT_CLOSED' });
     // The simulator saw both connections end.
+    const used = new Set(s.records({ protocol: 'http2' }).map((r) => r.connectionId));
+    expect(used.size).toBe(2);
     await new Promise((r) => setTimeout(r, 50));
-    expect(s.http2!.connectionList()).toEqual([]);
+    expect(s.http2!.connectionList().filter((c) => used.has(c.id))).toEqual([]);
   });
 
   it('destroy() fails what has no answer yet with ClientClosedError', async () => {
-    const { sim: s } = await simulator({});
     s.rules.add({ action: { type: 'stall', ms: 5000 } });
     client = certClient(s);
     const outcomes = Array.from({ length: 5 }, (_, i) => client!.send(numbered(i)));
@@ -142,7 +147,6 @@ describe('close and destroy', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     await new Promise((r) => server.close(r));
-    const { sim: s } = await simulator({});
     client = new Http2Client({ host: '127.0.0.1', port, cert: s.credentials.cert, key: s.credentials.key, ca: s.credentials.ca, reconnect: { initialDelayMs: 5, retries: 2 } });
     const outcome = await client.send({ token: TOKEN, topic: TOPIC, payload: { aps: {} } });
     expect(outcome.status).toBe('failed');
@@ -154,7 +158,6 @@ describe('close and destroy', () => {
   });
 
   it('a request without a response within requestTimeoutMs is cancelled and sent again, flagged as a possible duplicate', async () => {
-    const { sim: s } = await simulator({});
     // The simulator accepts and records at once, then holds the response back.
     s.rules.add({ id: 'slow', action: { type: 'delay', ms: 400 }, times: 1 });
     client = certClient(s, { requestTimeoutMs: 100 });

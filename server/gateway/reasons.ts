@@ -6,7 +6,13 @@ import { explain, type BinaryProtocolError, type Limits } from '../../protocol/b
 /** Words for a person: why a malformed frame was refused (with the misalignment diagnosis). */
 export function describeFailure(error: BinaryProtocolError, limits: Limits): string {
   const verdict = explain(error.bytes, { limits }).frames[0]?.verdict;
-  return verdict !== undefined && verdict.status === error.status ? verdict.reason : error.message;
+  const reason = verdict !== undefined && verdict.status === error.status ? verdict.reason : error.message;
+  return isFlushMarker(error.bytes) ? `${reason} (the flush marker: senders such as Pushy and apns-mock send write it on purpose, and its status-2 reply proves every notification before it accepted)` : reason;
+}
+
+/** Pushy's flush: command 1 with a token length of 0 and no payload, 13 bytes. */
+function isFlushMarker(bytes: Buffer): boolean {
+  return bytes.length === 13 && bytes[0] === 1 && bytes.readUInt16BE(9) === 0 && bytes.readUInt16BE(11) === 0;
 }
 
 /** Words for a person: what was missing when the connection closed inside a frame. */

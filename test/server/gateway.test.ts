@@ -99,6 +99,15 @@ describe('rejecting, as Apple did', () => {
     });
   }
 
+  it("says in the record that Pushy's flush marker is one, so a person reading the records is not alarmed", async () => {
+    await send(encodeEnhanced({ token: Buffer.alloc(0), payload: '', identifier: 0 }));
+    const [record] = await sim.waitFor({ outcome: 'rejected' });
+    expect(record.reason).toMatch(/flush marker/);
+    await send(encodeEnhanced({ token: Buffer.alloc(0), payload: PAYLOAD, identifier: 3 }));
+    const [other] = await sim.waitFor({ outcome: 'rejected', since: record.seq });
+    expect(other.reason).not.toMatch(/flush marker/);
+  });
+
   it('status 8 for a token registered to another environment, and in strict-devices mode for an unknown one', async () => {
     sim.devices.register(OTHER, { environment: 'production' });
     let result = await send(frame(3, { token: OTHER }));

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { formatSoak, soak } from './reliability/soak-run.js';
+
+// Usage: node dist/scripts/soak.js [--connections 1000] [--per-connection 1000] [--faults 0.01] [--seed 1] [--time 30m] [--json FILE]
+// Needs the build (npm run build): the simulator runs as `apns-mock serve --record` in another process.
+
+function duration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`--time must be a duration such as 90s, 30m or 1h; got "${text}"`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      connections: { type: 'string', default: '1000' },
+      'per-connection': { type: 'string', default: '1000' },
+      faults: { type: 'string', default: '0.01' },
+      seed: { type: 'string', default: '1' },
+      time: { type: 'string', default: '30m' },
+      poll: { type: 'string', default: '100' },
+      json: { type: 'string' },
+    },
+  });
+  const report = await soak({
+    connections: Number(values.connections),
+    perConnection: Number(values['per-connection']),
+    faultRate: Number(values.faults),
+    seed: Number(values.seed),
+    timeLimitMs: duration(values.time),
+    pollIntervalMs: Number(values.poll),
+    onProgress: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`${formatSoak(report)}\n`);
+  if (values.json !== undefined) (await import('node:fs')).writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  const clean =
+    !report.stoppedByTime &&
+    report.unsettled === 0 &&
+    report.settledTwice === 0 &&
+    report.lost === 0 &&
+    report.rejectionsUnrecorded === 0 &&
+    report.unflaggedWrong === 0 &&
+    report.duplicatesNotSilent === 0 &&
+    report.unknownRecords === 0 &&
+    report.records === report.recordsReported;
+  process.exitCode = clean ? 0 : 1;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 2;
+});

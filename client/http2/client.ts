@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { validateHeaderValue } from 'node:http';
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
@@ -41,6 +42,8 @@ interface Job {
 }
 
 const HEX = /^[0-9a-fA-F]+$/;
+/** What session.request() throws when the connection, not the request, is the trouble. */
+const SESSION_ERRORS = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
 
 /** Certificate and handshake failures: retrying cannot help. */
 function isPermanentTlsError(error: Error | null): boolean {
@@ -240,6 +243,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       headers[Http2Header.Expiration] = String(seconds);
     }
     if (n.collapseId !== undefined) headers[Http2Header.CollapseId] = String(n.collapseId);
+    for (const [name, value] of Object.entries(headers)) validateHeaderValue(name, String(value));
     return {
       notification: n,
       apnsId,
@@ -417,15 +421,24 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       this.fail(job, new ClientClosedError('the client was destroyed before the outcome was known'));
       return;
     }
-    let stream: ClientHttp2Stream;
-    try {
-      if (conn.state !== 'ready' || conn.session.closed || conn.session.destroyed) throw new Error('the connection stopped taking streams');
-      stream = conn.session.request(authorization === null ? job.headers : { ...job.headers, [Http2Header.Authorization]: authorization }, { endStream: false });
-    } catch {
-      // Nothing was sent: it waits for another connection, first in line.
-      if (conn.state === 'ready') conn.state = 'draining';
+    let stream: ClientHttp2Stream | null = null;
+    let error: NodeJS.ErrnoException | null = null;
+    if (conn.state === 'ready' && !conn.session.closed && !conn.session.destroyed) {
+      try {
+        stream = conn.session.request(authorization === null ? job.headers : { ...job.headers, [Http2Header.Authorization]: authorization }, { endStream: false });
+      } catch (thrown) {
+        error = thrown as NodeJS.ErrnoException;
+      }
+    }
+    if (stream === null) {
       this.release(conn);
-      this.retries.unshift([job]);
+      if (error !== null && !SESSION_ERRORS.has(error.code ?? '')) {
+        this.fail(job, error);
+      } else {
+        // Nothing was sent: it waits for another connection, first in line.
+        if (conn.state === 'ready') conn.state = 'draining';
+        this.retries.unshift([job]);
+      }
       this.pump();
       return;
     }

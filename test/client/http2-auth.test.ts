@@ -255,6 +255,7 @@ describe('options', () => {
     const client = tokenClient(sim, key);
     await expect(client.send({ token: 'zz', payload: {} })).rejects.toThrow(/device token in hex/);
     await expect(client.send({ token: TOKEN } as never)).rejects.toThrow(/needs a payload/);
+    await expect(client.send({ token: TOKEN, topic: 'com.example.app\r\nx-injected: 1', payload: {} })).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
     await client.close();
     await expect(client.send({ token: TOKEN, payload: {} })).rejects.toMatchObject({ code: 'ERR_APNS_CLIENT_CLOSED' });
     expect(client.stats()).toMatchObject({ requests: 0, connections: 0 });

@@ -113,8 +113,8 @@ export interface FrameRecordInput extends Omit<RecordInput, 'command' | 'priorit
 const NONE = -1;
 
 /**
- * One record, as read from the Recorder: its bytes are a view of the slab the recorder
- * copied them into (never of a socket chunk), the token and payload views within them.
+ * One record, as read from the Recorder, with its own copy of its bytes (never a view of a
+ * socket chunk or of the recorder's slabs); the token and payload are views within them.
  * The JSON view (hex, parsed payload, warnings) is made when someone reads it.
  */
 export class StoredRecord {
@@ -130,11 +130,10 @@ export class StoredRecord {
     readonly status: number | null,
     readonly reason: string | null,
     readonly rule: string | null,
-    /** The buffer holding the frame's bytes from `at`, then any token or payload that was not within them. */
-    private readonly slab: Buffer,
-    private readonly at: number,
+    /** The frame's bytes (`length` of them), then any token or payload that was not within them. */
+    private readonly data: Buffer,
     private readonly length: number,
-    /** Offsets from `at`; -1 when absent. */
+    /** Offsets into `data`; -1 when absent. */
     private readonly tokenAt: number,
     private readonly tokenLength: number,
     private readonly payloadAt: number,
@@ -146,7 +145,7 @@ export class StoredRecord {
 
   /** The frame's bytes (HTTP/2: the request body). */
   get bytes(): Buffer {
-    return this.slab.subarray(this.at, this.at + this.length);
+    return this.data.subarray(0, this.length);
   }
 
   /** The notification's topic: its own (HTTP/2) or its connection's. */
@@ -155,13 +154,11 @@ export class StoredRecord {
   }
 
   get token(): Buffer | null {
-    const from = this.at + this.tokenAt;
-    return this.tokenAt === NONE ? null : this.slab.subarray(from, from + this.tokenLength);
+    return this.tokenAt === NONE ? null : this.data.subarray(this.tokenAt, this.tokenAt + this.tokenLength);
   }
 
   get payload(): Buffer | null {
-    const from = this.at + this.payloadAt;
-    return this.payloadAt === NONE ? null : this.slab.subarray(from, from + this.payloadLength);
+    return this.payloadAt === NONE ? null : this.data.subarray(this.payloadAt, this.payloadAt + this.payloadLength);
   }
 
   get tokenHex(): string | null {

@@ -48,7 +48,8 @@ interface Waiter {
 export class Recorder extends EventEmitter {
   readonly maxRecords: number;
   private readonly store: RecordStore;
-  private dropped = 0;
+  /** 'record' listeners, counted as they come and go: listenerCount() per record cost more than storing it. */
+  private recordListeners = 0;
   private readonly counts: Record<Outcome, number> = { accepted: 0, rejected: 0, discarded: 0, incomplete: 0 };
   private readonly waiters = new Set<Waiter>();
   private sink: JsonlSink | null;
@@ -58,6 +59,12 @@ export class Recorder extends EventEmitter {
     this.maxRecords = options.maxRecords ?? 100_000;
     this.store = new RecordStore(this.maxRecords);
     this.sink = options.jsonlPath ? new JsonlSink(options.jsonlPath) : null;
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'record') this.recordListeners++;
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'record') this.recordListeners--;
+    });
   }
 
   get jsonlPath(): string | null {
@@ -74,8 +81,8 @@ export class Recorder extends EventEmitter {
   }
 
   add(input: RecordInput): StoredRecord {
-    const seq = this.keep(input);
-    return this.readBack(seq);
+    this.counts[input.outcome]++;
+    return this.readBack(this.store.push(input, Date.now()));
   }
 
   /**
@@ -84,16 +91,14 @@ export class Recorder extends EventEmitter {
    * paths call this, and a million records cost the garbage collector nothing each.
    */
   push(input: RecordInput): number {
-    return this.watched(this.keep(input));
+    this.counts[input.outcome]++;
+    return this.watched(this.store.push(input, Date.now()));
   }
 
   /** `push` for a decoded binary frame: its bytes are copied without views being made of it. */
   pushFrame(input: FrameRecordInput): number {
-    const before = this.store.size;
-    const seq = this.store.pushFrame(input, Date.now());
-    if (this.store.size === before) this.dropped++;
     this.counts[input.outcome]++;
-    return this.watched(seq);
+    return this.watched(this.store.pushFrame(input, Date.now()));
   }
 
   /**
@@ -105,24 +110,16 @@ export class Recorder extends EventEmitter {
   }
 
   private watched(seq: number): number {
-    if (this.sink !== null || this.waiters.size > 0 || this.listenerCount('record') > 0) this.readBack(seq);
-    else this.dropped += this.store.trim(this.maxRecords);
-    return seq;
-  }
-
-  private keep(input: RecordInput): number {
-    const before = this.store.size;
-    const seq = this.store.push(input, Date.now());
-    // The store drops the oldest itself when full (a limit of 0 is held by trim() after).
-    if (this.store.size === before) this.dropped++;
-    this.counts[input.outcome]++;
+    if (this.sink !== null || this.waiters.size > 0 || this.recordListeners > 0) this.readBack(seq);
+    // The store drops the oldest itself when full; a limit of 0 keeps none past this call.
+    else this.store.trim(this.maxRecords);
     return seq;
   }
 
   /** Makes the record object, tells the watchers, then holds the store to its limit. */
   private readBack(seq: number): StoredRecord {
     const record = this.store.get(seq)!;
-    this.dropped += this.store.trim(this.maxRecords);
+    this.store.trim(this.maxRecords);
     this.sink?.append(record);
     for (const waiter of this.waiters) {
       if (waiter.matches(record)) {
@@ -130,7 +127,7 @@ export class Recorder extends EventEmitter {
         if (waiter.found.length >= waiter.count) waiter.done(waiter.found);
       }
     }
-    if (this.listenerCount('record') > 0) this.emit('record', record);
+    if (this.recordListeners > 0) this.emit('record', record);
     return record;
   }
 
@@ -194,7 +191,7 @@ export class Recorder extends EventEmitter {
   }
 
   stats(): RecordStats {
-    return { ...this.counts, total: this.lastSeq, kept: this.size, dropped: this.dropped };
+    return { ...this.counts, total: this.lastSeq, kept: this.size, dropped: this.store.dropped };
   }
 
   /** Writes what the JSONL file is owed; safe to call from a signal handler. */

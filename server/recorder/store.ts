@@ -35,10 +35,11 @@ const orNull = (n: number) => (n !== n ? null : n);
  *
  * Kept as columns, not objects: typed arrays for the numbers (NaN stands for null), one
  * pointer per record (its connection, shared by every record of it, or the rare extras),
- * and the bytes copied back to back into slabs of 16-256 KB. A million records then cost
- * the garbage collector nothing per record and memory little beyond their bytes. A
- * StoredRecord is made only when one is read; it holds a view of its slab, so it stays
- * valid after the record leaves the store.
+ * and the bytes copied back to back into slabs of 16-256 KB. A slab whose records have all
+ * been dropped is written again, so a full store allocates nothing: new memory outside the
+ * JS heap makes V8 run full collections, and a socket path recording a million frames a
+ * minute spent a sixth of its time in them. A StoredRecord, made only when one is read, has
+ * its own copy of its bytes.
  */
 export class RecordStore {
   private capacity = 0;
@@ -47,6 +48,8 @@ export class RecordStore {
   private count = 0;
   /** Sequence number of the oldest record kept (of the next one when none are kept). */
   firstSeq = 1;
+  /** Records dropped to make room. */
+  dropped = 0;
 
   private time = new Float64Array(0);
   private command = new Float64Array(0);
@@ -68,6 +71,13 @@ export class RecordStore {
 
   private current: Buffer = Buffer.alloc(0);
   private used = 0;
+  /** Sequence number of the newest record with bytes in `current`. */
+  private currentLast = 0;
+  /** Slabs written full, oldest first, with the newest record each holds: free once that one is dropped. */
+  private retired: { slab: Buffer; last: number }[] = [];
+  private retiredHead = 0;
+  /** The slab of the last adopted chunk: a decoder may still be reading it, so it is never written again. */
+  private adoptedSlab: Buffer | null = null;
   /** Where the last reserve() left room. */
   private reservedAt = 0;
   /** The last chunk adopt() copied into `current`, at `adoptedAt`. */
@@ -116,7 +126,9 @@ export class RecordStore {
     }
     this.place(slot, slab, at, bytes.length, tokenAt, token === null ? 0 : token.length, payloadAt, payload === null ? 0 : payload.length);
     this.describe(slot, input, timeMs, input.command, input.priority, input.topic, input.http2 ?? null);
-    return this.seqOf(slot);
+    const seq = this.seqOf(slot);
+    if (slab === this.current) this.currentLast = seq;
+    return seq;
   }
 
   /**
@@ -138,7 +150,9 @@ export class RecordStore {
     }
     this.place(slot, slab, at, frame.length, frame.tokenStart - frame.start, frame.tokenLength, frame.payloadStart - frame.start, frame.payloadLength);
     this.describe(slot, input, timeMs, frame.command, frame.priority, undefined, null);
-    return this.seqOf(slot);
+    const seq = this.seqOf(slot);
+    if (slab === this.current) this.currentLast = seq;
+    return seq;
   }
 
   /**
@@ -150,6 +164,7 @@ export class RecordStore {
     const slab = this.reserve(chunk.length);
     this.adoptedAt = this.reservedAt;
     chunk.copy(slab, this.adoptedAt);
+    this.adoptedSlab = slab;
     this.adopted = slab.subarray(this.adoptedAt, this.adoptedAt + chunk.length);
     return this.adopted;
   }
@@ -216,6 +231,11 @@ export class RecordStore {
     const extra = (flags & HAS_EXTRA) !== 0 ? (this.meta[slot] as Extra) : null;
     const tokenAt = this.tokenAt[slot];
     const payloadAt = this.payloadAt[slot];
+    const length = this.length[slot];
+    // A token or payload that was not within the bytes follows them in the slab.
+    const extent = Math.max(length, tokenAt === NONE ? 0 : tokenAt + this.tokenLength[slot], payloadAt === NONE ? 0 : payloadAt + this.payloadLength[slot]);
+    const at = this.at[slot];
+    const data = Buffer.from(this.slab[slot]!.subarray(at, at + extent));
     return new StoredRecord(
       seq,
       this.time[slot],
@@ -228,9 +248,8 @@ export class RecordStore {
       orNull(this.status[slot]),
       extra?.reason ?? null,
       extra?.rule ?? null,
-      this.slab[slot]!,
-      this.at[slot],
-      this.length[slot],
+      data,
+      length,
       tokenAt,
       this.tokenLength[slot],
       payloadAt,
@@ -241,14 +260,9 @@ export class RecordStore {
     );
   }
 
-  /** Drops the oldest records until at most `keep` are left; returns how many went. */
-  trim(keep: number): number {
-    let dropped = 0;
-    while (this.count > keep) {
-      this.dropOldest();
-      dropped++;
-    }
-    return dropped;
+  /** Drops the oldest records until at most `keep` are left. */
+  trim(keep: number): void {
+    while (this.count > keep) this.dropOldest();
   }
 
   /** Forgets every record; sequence numbers go on from where they were. */
@@ -260,6 +274,9 @@ export class RecordStore {
     this.current = Buffer.alloc(0);
     this.used = 0;
     this.adopted = null;
+    this.adoptedSlab = null;
+    this.retired = [];
+    this.retiredHead = 0;
     this.nextSlabSize = FIRST_SLAB;
   }
 
@@ -270,6 +287,7 @@ export class RecordStore {
     this.head = (this.head + 1) % this.capacity;
     this.count--;
     this.firstSeq++;
+    this.dropped++;
   }
 
   private grow(): void {
@@ -321,14 +339,30 @@ export class RecordStore {
       return Buffer.allocUnsafeSlow(size);
     }
     if (this.used + size > this.current.length) {
+      if (this.current.length > 0) this.retired.push({ slab: this.current, last: this.currentLast });
       this.adopted = null;
-      this.current = Buffer.allocUnsafeSlow(this.nextSlabSize);
+      this.current = this.reusable() ?? Buffer.allocUnsafeSlow(this.nextSlabSize);
       this.nextSlabSize = Math.min(MAX_SLAB, this.nextSlabSize * 2);
       this.used = 0;
     }
     this.reservedAt = this.used;
     this.used += size;
     return this.current;
+  }
+
+  /** The oldest retired slab once none of its records is kept; smaller ones (the first few) are left to the GC. */
+  private reusable(): Buffer | null {
+    while (this.retiredHead < this.retired.length) {
+      const oldest = this.retired[this.retiredHead];
+      if (oldest.last >= this.firstSeq || oldest.slab === this.adoptedSlab) return null;
+      this.retiredHead++;
+      if (this.retiredHead >= 64 && this.retiredHead * 2 >= this.retired.length) {
+        this.retired = this.retired.slice(this.retiredHead);
+        this.retiredHead = 0;
+      }
+      if (oldest.slab.length >= this.nextSlabSize) return oldest.slab;
+    }
+    return null;
   }
 }
 

@@ -129,4 +129,23 @@ describe('Recorder storage', () => {
       expect(r.toJSON()).toMatchObject({ identifier: i + 1, expiry: 1_900_000_001 + i, priority: 5, command: 2, payloadJson: { aps: { alert: `n${i + 1}` } } });
     });
   });
+
+  it('writes its slabs again once their records are dropped, and what was read before stays as it was', () => {
+    const recorder = new Recorder({ maxRecords: 1000 });
+    const decoder = new FrameDecoder();
+    const sink = (event: DecodeEvent) => {
+      const f = event as DecodedFrame;
+      recorder.pushFrame({ connection, frame: f, identifier: f.identifier, expiry: f.expiry, outcome: 'accepted' });
+    };
+    const early: ReturnType<Recorder['find']> = [];
+    for (let round = 0; round < 50; round++) {
+      const stream = Buffer.concat(Array.from({ length: 400 }, (_, i) => frame(round * 400 + i + 1)));
+      for (let at = 0; at < stream.length; at += 16_384) decoder.push(recorder.adopt(stream.subarray(at, at + 16_384)), sink);
+      if (round === 1) early.push(...recorder.find({ since: recorder.lastSeq - 3 }));
+    }
+    expect(recorder.stats()).toMatchObject({ total: 20_000, kept: 1000, dropped: 19_000 });
+    const kept = recorder.find();
+    kept.forEach((r, i) => expect(r.bytes.equals(frame(19_001 + i))).toBe(true));
+    expect(early.map((r) => r.bytes.equals(frame(r.identifier!)) && r.token!.equals(token(r.identifier!)))).toEqual([true, true, true]);
+  });
 });

@@ -98,7 +98,7 @@ export class Recorder extends EventEmitter {
   /** `push` for a decoded binary frame: its bytes are copied without views being made of it. */
   pushFrame(input: FrameRecordInput): number {
     this.counts[input.outcome]++;
-    return this.watched(this.store.pushFrame(input, Date.now()));
+    return this.watched(this.store.pushFrame(input));
   }
 
   /**

@@ -5,9 +5,12 @@ import type { Bench, BenchRow } from './types.js';
 
 /** Every benchmark, one module each in this folder; add new ones here. */
 const benches: (() => Promise<Bench>)[] = [
+  async () => (await import('./ingest.js')).ingestBench,
   async () => (await import('./decoder.js')).decoderBench,
   async () => (await import('./client.js')).clientBench,
+  async () => (await import('./http2.js')).http2Bench,
   async () => (await import('./http2-client.js')).http2ClientBench,
+  async () => (await import('./memory.js')).memoryBench,
 ];
 
 const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
@@ -15,7 +18,7 @@ const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toLocaleStri
 function print(rows: readonly BenchRow[]): void {
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) {
-    const verdict = r.target === null ? '' : `  target >= ${r.target} ${r.met ? 'met' : 'NOT MET'}`;
+    const verdict = r.goal === null ? '' : `  ${r.goal} ${r.met ? 'met' : 'NOT MET'}`;
     process.stdout.write(
       `  ${r.name.padEnd(width)}  ${fmt(r.value).padStart(13)} ${r.unit}  baseline ${fmt(r.baseline).padStart(13)}  ratio ${fmt(r.ratio, 2).padStart(5)}${verdict}\n`,
     );

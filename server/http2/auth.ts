@@ -77,13 +77,25 @@ export class ConnectionAuth {
     };
   }
 
+  private lastAuthorization: string | undefined;
+  private lastFields: ProviderTokenFields | null = null;
+
   async authenticate(headers: Readonly<Record<string, HeaderValue>>, nowMs = Date.now()): Promise<Authenticated | Http2Rejection> {
     if (this.mode === 'certificate') {
       if (this.certificateProblem !== null) return this.certificateProblem;
       return { mode: 'certificate', authority: this.certificateAuthority!, teamId: null, keyId: null };
     }
-    const fields = readProviderToken(headerValue(headers, Http2Header.Authorization));
-    if ('reason' in fields) return fields;
+    const authorization = headerValue(headers, Http2Header.Authorization);
+    // A connection sends the same token for 20 to 60 minutes: its fields are read once, not per request.
+    let fields: ProviderTokenFields | Http2Rejection;
+    if (authorization !== undefined && authorization === this.lastAuthorization && this.lastFields !== null) {
+      fields = this.lastFields;
+    } else {
+      fields = readProviderToken(authorization);
+      if ('reason' in fields) return fields;
+      this.lastAuthorization = authorization;
+      this.lastFields = fields;
+    }
     const key = await this.keyFor(fields);
     if ('reason' in key) return key;
     const age = checkProviderTokenAge(fields.issuedAt, nowMs, this.policy.lifetimeMs ?? PROVIDER_TOKEN_LIFETIME_MS);

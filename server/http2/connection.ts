@@ -103,13 +103,24 @@ type Reply = { status: number; body?: unknown; headers?: Record<string, string> 
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
+/** The last authorization header and its redaction: a connection repeats one token for many requests. */
+let lastAuthorization = '';
+let lastRedacted = '';
+
 function redactedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     let text = Array.isArray(value) ? value.join(', ') : String(value);
-    // A provider token stays usable for an hour: the records keep its header and claims only.
-    if (name === Http2Header.Authorization) text = text.replace(/^(\S+\s+[^.\s]+\.[^.\s]+\.)\S+$/, '$1…');
+    if (name === Http2Header.Authorization) {
+      // A provider token stays usable for an hour: the records keep its header and claims only.
+      if (text !== lastAuthorization) {
+        lastAuthorization = text;
+        lastRedacted = text.replace(/^(\S+\s+[^.\s]+\.[^.\s]+\.)\S+$/, '$1…');
+      }
+      text = lastRedacted;
+    }
     out[name] = text;
   }
   return out;

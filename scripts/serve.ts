@@ -54,7 +54,10 @@ export async function serve(options: ServeOptions): Promise<void> {
         ...(sim.ports.http2 === null
           ? []
           : [
-              `Send over HTTP/2 with token authentication (a key, then a request; the token is good for an hour):`,
+              `Send over HTTP/2 with token authentication (a .p8 key made and registered, then a request):`,
+              `  npx apns-mock keys --team TEAM000001 --key-id KEY0000001 --out ${shown(join(sim.state, 'client'))}${stateFlag}`,
+              `  npx apns-mock send --http2 --port ${sim.ports.http2} --key-id KEY0000001${stateFlag} --token ${'aa'.repeat(32)} --alert "Hello"`,
+              `The same with curl (the token is good for an hour):`,
               `  TOKEN=$(npx apns-mock keys --team TEAM000001 --key-id KEY0000001 --out ${shown(join(sim.state, 'client'))}${stateFlag} --token)`,
               `  curl --http2 --cacert ${shown(sim.caPath)} -H "authorization: bearer $TOKEN" -H 'apns-topic: ${sim.credentials.topic}' -H 'apns-push-type: alert' -d '{"aps":{"alert":"Hello"}}' https://${http2Host}:${sim.ports.http2}/3/device/${'aa'.repeat(32)}`,
               `Or with the provider certificate:`,

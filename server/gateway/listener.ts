@@ -96,7 +96,9 @@ export class ProviderListener extends EventEmitter<{ secure: [TLSSocket]; handsh
   }
 
   async listen(defaultPort: number): Promise<AddressInfo> {
-    this.netServer.listen(this.options.port ?? defaultPort, this.options.host ?? '127.0.0.1');
+    // node's default backlog (511) overflows when a thousand providers connect at once, and a
+    // dropped SYN is retried only after 1, 3, 7... seconds: the kernel caps this at somaxconn.
+    this.netServer.listen({ port: this.options.port ?? defaultPort, host: this.options.host ?? '127.0.0.1', backlog: 4096 });
     await once(this.netServer, 'listening');
     return this.address();
   }

@@ -171,6 +171,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       ? null
       : new Http2Gateway({
           idleTimeoutMs: options.idleTimeoutMs,
+          handshakeTimeoutMs: options.handshakeTimeoutMs,
           environment: options.gatewayEnvironment ?? undefined,
           ...options.http2,
           host,
@@ -190,7 +191,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (crl !== null) http2.server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: 'TLSv1.2', crl });
     });
   }
-  const feedback = new FeedbackService({ host, port: options.feedbackPort ?? 0, tls, clientAuth: options.clientAuth, registry: devices });
+  const feedback = new FeedbackService({ host, port: options.feedbackPort ?? 0, tls, clientAuth: options.clientAuth, registry: devices, handshakeTimeoutMs: options.handshakeTimeoutMs });
   let control: ControlApi | null = null;
   const started: { close(): Promise<void> }[] = [];
   const describe = () => ({

@@ -7,6 +7,8 @@ import type { DeviceRegistry, UninstalledToken } from '../registry/index.js';
 
 export interface FeedbackServiceOptions extends ProviderListenerOptions {
   registry: DeviceRegistry;
+  /** A connection that has not finished its TLS handshake by then is closed. Default 30 s. */
+  handshakeTimeoutMs?: number;
 }
 
 export interface FeedbackDelivery {
@@ -27,8 +29,13 @@ export class FeedbackService extends EventEmitter {
 
   constructor(private readonly options: FeedbackServiceOptions) {
     super();
-    this.server = createServer(tlsServerOptions(options), (socket) => this.onConnection(socket));
-    this.server.on('tlsClientError', (error) => this.emit('handshakeError', error));
+    this.server = createServer({ ...tlsServerOptions(options), handshakeTimeout: options.handshakeTimeoutMs ?? 30_000 }, (socket) => this.onConnection(socket));
+    this.server.on('tlsClientError', (error, socket) => {
+      // node reports a handshake timeout here and leaves the socket open: a TCP connection that
+      // never speaks TLS would be kept forever.
+      socket.destroy();
+      this.emit('handshakeError', error);
+    });
   }
 
   async listen(): Promise<AddressInfo> {

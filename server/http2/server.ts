@@ -33,6 +33,8 @@ export interface Http2GatewayOptions {
   registry: DeviceRegistry;
   rules: RuleSet;
   keys: KeyStore;
+  /** A connection that has not finished its TLS handshake by then is closed. Default 30 s. */
+  handshakeTimeoutMs?: number;
   /**
    * The environment the API plays. A client that names Apple's host in SNI gets that host's
    * environment (api.push.apple.com: production, api.sandbox.push.apple.com: development).
@@ -112,6 +114,7 @@ export class Http2Gateway extends EventEmitter {
     };
     const clientAuth = options.clientAuth ?? 'request';
     this.server = createSecureServer({
+      handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
       key: options.tls.key,
       cert: options.tls.cert,
       ca: options.tls.ca,
@@ -141,7 +144,9 @@ export class Http2Gateway extends EventEmitter {
       this.adopt(session, socket, 'h2');
     });
     this.server.on('unknownProtocol', (socket: TLSSocket) => this.onUnknownProtocol(socket));
-    this.server.on('tlsClientError', (error) => {
+    this.server.on('tlsClientError', (error, socket) => {
+      // As on the gateway: node leaves a timed-out handshake's socket open.
+      socket.destroy();
       this.counts.handshakeFailures++;
       this.emit('handshakeError', error);
     });

@@ -50,48 +50,15 @@ export async function runSend(plan: SendPlan, credentials: LoadedCredentials): P
   } catch (error) {
     throw new UsageError(`cannot use the provider certificate from ${source}: ${(error as Error).message}`);
   }
-  const counts = { accepted: 0, rejected: 0, failed: 0 };
-  let unreachable: Error | null = null;
-  const print = (line: Line) => {
-    counts[line.outcome.status]++;
-    if (line.outcome.status === 'failed' && line.outcome.error instanceof GatewayUnreachableError) unreachable = line.outcome.error;
-    process.stdout.write(`${plan.json ? jsonLine(line) : textLine(line)}\n`);
-  };
-
-  const total = plan.tokens.length * plan.count;
-  const interval = plan.rate === null ? 0 : 1000 / plan.rate;
-  const started = Date.now();
-  const outcomes: Promise<void>[] = [];
-  let n = 0;
-  for (const token of plan.tokens) {
-    for (let i = 0; i < plan.count; i++) {
-      n++;
-      if (interval > 0) {
-        const wait = started + (n - 1) * interval - Date.now();
-        if (wait > 0) await sleep(wait);
-      }
-      const notification = { token, payload: plan.payload, expiry: plan.expiry, priority: plan.priority };
-      const { outcome } = await client.enqueue(notification);
-      const number = n;
-      outcomes.push(outcome.then((o) => print({ n: number, token, outcome: o })));
-    }
-  }
-  // Every outcome is known only once the last notification is proven: close() flushes first.
-  await client.close();
-  await Promise.all(outcomes);
-
-  const seconds = (Date.now() - started) / 1000;
-  const where = `${plan.host}:${plan.port}`;
-  if (plan.json) {
-    process.stdout.write(`${JSON.stringify({ summary: { sent: total, ...counts, host: plan.host, port: plan.port, seconds } })}\n`);
-  } else {
-    process.stdout.write(`${total} notification(s) to ${where}: ${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${seconds.toFixed(2)} s)\n`);
-  }
-  const cause = (unreachable as Error | null)?.cause as NodeJS.ErrnoException | undefined;
-  if (cause?.code === 'ECONNREFUSED') {
-    process.stderr.write(`apns-mock: nothing listens at ${where}: start the simulator with 'npx apns-mock serve', or give --host and --port\n`);
-  }
-  return counts.rejected + counts.failed > 0 ? 1 : 0;
+  return sendBatch<SendOutcome>(plan, {
+    // Awaiting the enqueue keeps memory bounded: the client makes a caller wait when its buffer is full.
+    submit: (token) => client.enqueue({ token, payload: plan.payload, expiry: plan.expiry, priority: plan.priority }),
+    // Every outcome is known only once the last notification is proven: close() flushes first.
+    close: () => client.close(),
+    line: (line) => (plan.json ? jsonLine(line) : textLine(line)),
+    over: '',
+    summary: {},
+  });
 }
 
 /** How `send --http2` authenticates: a provider key (tokens), or a certificate. */
@@ -149,14 +116,40 @@ export async function runSendHttp2(plan: SendPlan, auth: Http2Auth): Promise<num
   } catch (error) {
     throw new UsageError(`cannot use the ${auth.kind === 'token' ? 'provider key' : 'provider certificate'} from ${auth.source}: ${(error as Error).message}`);
   }
+  return sendBatch<Http2SendOutcome>(plan, {
+    submit: async (token) => ({
+      outcome: client.send({
+        token,
+        payload: plan.payload,
+        topic: plan.topic,
+        pushType: plan.pushType,
+        priority: plan.priority,
+        expiration: plan.expiry,
+        collapseId: plan.collapseId,
+      }),
+    }),
+    close: () => client.close(),
+    line: (line) => (plan.json ? http2JsonLine(line) : http2TextLine(line)),
+    over: ' over HTTP/2',
+    summary: { protocol: 'http2', auth: auth.kind },
+  });
+}
+
+interface Batch<O> {
+  /** Hands one notification to the client; resolves once it is taken, with the promise of its outcome. */
+  submit(token: string): Promise<{ outcome: Promise<O> }>;
+  close(): Promise<void>;
+  line(line: { n: number; token: string; outcome: O }): string;
+  /** Words after the address in the summary line. */
+  over: string;
+  /** Extra fields of the JSON summary. */
+  summary: Record<string, unknown>;
+}
+
+/** Sends `count` notifications per token at the plan's rate, prints each outcome as it is known, then a summary; returns the exit code. */
+async function sendBatch<O extends { status: 'accepted' | 'rejected' | 'failed'; error?: unknown }>(plan: SendPlan, batch: Batch<O>): Promise<number> {
   const counts = { accepted: 0, rejected: 0, failed: 0 };
   let unreachable: Error | null = null;
-  const print = (line: Http2Line) => {
-    counts[line.outcome.status]++;
-    if (line.outcome.status === 'failed' && line.outcome.error instanceof GatewayUnreachableError) unreachable = line.outcome.error;
-    process.stdout.write(`${plan.json ? http2JsonLine(line) : http2TextLine(line)}\n`);
-  };
-
   const total = plan.tokens.length * plan.count;
   const interval = plan.rate === null ? 0 : 1000 / plan.rate;
   const started = Date.now();
@@ -170,27 +163,25 @@ export async function runSendHttp2(plan: SendPlan, auth: Http2Auth): Promise<num
         if (wait > 0) await sleep(wait);
       }
       const number = n;
-      const notification = {
-        token,
-        payload: plan.payload,
-        topic: plan.topic,
-        pushType: plan.pushType,
-        priority: plan.priority,
-        expiration: plan.expiry,
-        collapseId: plan.collapseId,
-      };
-      outcomes.push(client.send(notification).then((outcome) => print({ n: number, token, outcome })));
+      const { outcome } = await batch.submit(token);
+      outcomes.push(
+        outcome.then((o) => {
+          counts[o.status]++;
+          if (o.status === 'failed' && o.error instanceof GatewayUnreachableError) unreachable = o.error;
+          process.stdout.write(`${batch.line({ n: number, token, outcome: o })}\n`);
+        }),
+      );
     }
   }
-  await client.close();
+  await batch.close();
   await Promise.all(outcomes);
 
   const seconds = (Date.now() - started) / 1000;
   const where = `${plan.host}:${plan.port}`;
   if (plan.json) {
-    process.stdout.write(`${JSON.stringify({ summary: { sent: total, ...counts, protocol: 'http2', auth: auth.kind, host: plan.host, port: plan.port, seconds } })}\n`);
+    process.stdout.write(`${JSON.stringify({ summary: { sent: total, ...counts, ...batch.summary, host: plan.host, port: plan.port, seconds } })}\n`);
   } else {
-    process.stdout.write(`${total} notification(s) to ${where} over HTTP/2: ${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${seconds.toFixed(2)} s)\n`);
+    process.stdout.write(`${total} notification(s) to ${where}${batch.over}: ${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${seconds.toFixed(2)} s)\n`);
   }
   const cause = (unreachable as Error | null)?.cause as NodeJS.ErrnoException | undefined;
   if (cause?.code === 'ECONNREFUSED') {

@@ -1,17 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { seededRandom as seeded } from '../../server/rules/random.js';
 
-/** A seeded generator (mulberry32): the same seed gives the same inputs on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 /** The bytes of a golden vector's `hex` lines: `//` comments dropped, `XX*N` is XX written N times. */
 export function vectorBytes(lines: readonly string[]): Buffer {

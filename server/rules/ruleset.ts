@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { normalizeToken } from '../recorder/index.js';
 import { HTTP2_RULE_ACTIONS, parseRuleSpec, rejectStatus, type AnyRuleAction, type Http2RuleActionType, type Rule, type RuleSpec } from './rule.js';
+import { seededRandom } from './random.js';
 
 /** What the rules can see of one notification. */
 export interface RuleSubject {
@@ -18,17 +19,6 @@ export interface RuleSubject {
   pushType?: string;
 }
 
-/** A small, fast, seedable generator (mulberry32): the same seed gives the same faults. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fieldAt(json: unknown, path: string): { found: boolean; value: unknown } {
   let value = json;
@@ -94,7 +84,7 @@ export class RuleSet extends EventEmitter {
       times: spec.times ?? null,
       seed,
       fired: 0,
-      random: generator(seed),
+      random: seededRandom(seed),
       addedAt: Date.now(),
     };
     this.rules.push(rule);

@@ -92,7 +92,7 @@ for (const [auth, make] of [
         expect(record.http2).toMatchObject({ auth, pushType: 'alert', status: 200, keyId: auth === 'token' ? 'KEY0000001' : null });
       }
       // node-apn hands back the apns-unique-id of the development environment.
-      expect(result.sent.map((s) => (s as Record<string, unknown>)['apns-unique-id'])).toEqual(records.map((r) => r.http2!.apnsUniqueId));
+      expect(result.sent.map((s) => (s as unknown as Record<string, unknown>)['apns-unique-id'])).toEqual(records.map((r) => r.http2!.apnsUniqueId));
     });
 
     it('reports BadDeviceToken and Unregistered (with its timestamp) as Apple would make it', async () => {
@@ -158,7 +158,7 @@ describe('broadcast channels through node-apn', () => {
     create.payload = { 'message-storage-policy': 1 };
     const created = await provider.manageChannels(create, TOPIC, 'create');
     expect(created.failed).toEqual([]);
-    const channelId = String((created.sent[0] as Record<string, unknown>)['apns-channel-id']);
+    const channelId = String((created.sent[0] as unknown as Record<string, unknown>)['apns-channel-id']);
     expect(Buffer.from(channelId, 'base64')).toHaveLength(16);
 
     const live = new apn.Notification();

@@ -168,14 +168,4 @@ export async function control(sim: Simulator, method: string, path: string, body
   return { status: response.status, json: text === '' ? null : JSON.parse(text) };
 }
 
-/** A seeded generator (mulberry32): the same seed, the same bytes. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from '../../server/rules/random.js';

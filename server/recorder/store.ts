@@ -84,6 +84,7 @@ export class RecordStore {
   private adopted: Buffer | null = null;
   private adoptedAt = 0;
   private adoptedTimeMs = 0;
+  private lastTimeMs = 0;
   private nextSlabSize = FIRST_SLAB;
 
   constructor(readonly limit: number) {}
@@ -209,7 +210,10 @@ export class RecordStore {
     topic: string | null | undefined,
     http2: Http2RecordDetails | null,
   ): void {
-    this.time[slot] = timeMs;
+    // Frames take their chunk's arrival time, other records the clock: a record is never older
+    // than the one before it, so time order is sequence order everywhere records are shown.
+    this.lastTimeMs = timeMs > this.lastTimeMs ? timeMs : this.lastTimeMs;
+    this.time[slot] = this.lastTimeMs;
     this.command[slot] = orNaN(command);
     this.identifier[slot] = orNaN(input.identifier);
     this.expiry[slot] = orNaN(input.expiry);

@@ -149,3 +149,20 @@ describe('Recorder storage', () => {
     expect(early.map((r) => r.bytes.equals(frame(r.identifier!)) && r.token!.equals(token(r.identifier!)))).toEqual([true, true, true]);
   });
 });
+
+describe('Recorder time', () => {
+  it('never gives a record an earlier time than the one before it, though frames take their chunk arrival time', async () => {
+    const recorder = new Recorder();
+    const decoder = new FrameDecoder();
+    const frames: DecodedFrame[] = [];
+    // Decoded now, recorded after a record made later by the clock: as a rejection mid-chunk is.
+    decoder.push(recorder.adopt(Buffer.concat([frame(1), frame(2)])), (e: DecodeEvent) => {
+      if (e.kind === 'frame') frames.push(e);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    recorder.push(input(3, { outcome: 'rejected', status: 8 }));
+    for (const f of frames) recorder.pushFrame({ connection, frame: f, identifier: f.identifier, expiry: f.expiry, outcome: 'discarded' });
+    const times = recorder.list().map((r) => Date.parse(r.time));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+});

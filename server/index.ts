@@ -2,7 +2,8 @@ export { startSimulator, type Http2SimulatorOptions, type ProviderCredentials, t
 export * from './recorder/index.js';
 export * from './registry/index.js';
 export * from './rules/index.js';
-export * from './gateway/index.js';
+export * from './binary/index.js';
+export * from './tls/index.js';
 export * from './feedback/index.js';
 export * from './control/index.js';
 export * from './certs/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import '../vitest.js';
-import { apnsMatchers, formatRecordTable } from '../vitest.js';
+import '../harness/vitest.js';
+import { apnsMatchers, formatRecordTable } from '../harness/vitest.js';
 import { encodeEnhanced, encodeNotification } from '../protocol/binary/index.js';
 import { startSimulator, type NotificationRecord, type Simulator } from '../server/index.js';
 import { openProvider, sendFrames } from './support/provider-socket.js';

@@ -5,11 +5,11 @@ import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stre
 import { isIP } from 'node:net';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { Http2Header } from '../../protocol/http2/index.js';
-import { backoffDelay, backoffOf, type Backoff } from '../backoff.js';
-import { Deque } from '../deque.js';
-import type { Endpoint } from '../hosts.js';
-import { ClientClosedError, GatewayUnreachableError } from '../outcome.js';
-import { checkCredentials, tlsOptionsOf } from '../tls.js';
+import { backoffDelay, backoffOf, type Backoff } from '../../common/backoff.js';
+import { Deque } from '../shared/deque.js';
+import type { Endpoint } from '../shared/hosts.js';
+import { ClientClosedError, GatewayUnreachableError } from '../binary/outcome.js';
+import { checkCredentials, tlsOptionsOf } from '../shared/tls.js';
 import { ClientConnection } from './connection.js';
 import {
   APPLE_HTTP2_HOSTS,

@@ -1,7 +1,7 @@
 import type { PushType } from '../../protocol/http2/index.js';
-import type { ReconnectOptions } from '../backoff.js';
-import type { AppleEnvironment } from '../hosts.js';
-import type { TlsCredentials } from '../tls.js';
+import type { ReconnectOptions } from '../../common/backoff.js';
+import type { AppleEnvironment } from '../shared/hosts.js';
+import type { TlsCredentials } from '../shared/tls.js';
 import type { Http2SendOutcome } from './outcome.js';
 import type { ProviderTokenOptions } from './provider-token.js';
 import type { RetryOptions } from './retry.js';

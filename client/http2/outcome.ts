@@ -1,4 +1,4 @@
-import { BinaryClientError } from '../outcome.js';
+import { BinaryClientError } from '../binary/outcome.js';
 
 /**
  * `possibleDuplicate`: an earlier attempt got no answer although the server may have taken it

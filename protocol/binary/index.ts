@@ -6,3 +6,4 @@ export * from './encoder.js';
 export * from './feedback.js';
 export * from './validate.js';
 export * from './explain.js';
+export { parseHexInput } from './hex.js';

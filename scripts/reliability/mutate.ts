@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { seededRandom as seeded } from '../../server/rules/random.js';
+import { seededRandom as seeded } from '../../common/random.js';
 
 export { seeded };
 

@@ -91,11 +91,11 @@ const STATUS = { accepted: 1, rejected: 2, failed: 3 } as const;
 
 /** The built CLI: next to this module in dist/, or dist/ from the sources. */
 function cliPath(): string {
-  for (const rel of ['../cli.js', '../../dist/scripts/cli.js']) {
+  for (const rel of ['../../cli/main.js', '../../dist/cli/main.js']) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }
-  throw new Error('the built CLI (dist/scripts/cli.js) is missing: run npm run build');
+  throw new Error('the built CLI (dist/cli/main.js) is missing: run npm run build');
 }
 
 interface Serve {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { OUTCOMES, WaitTimeoutError, type Outcome, type RecordFilter, type Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
 import { RuleError, parseRuleSpec, type RuleSet } from '../rules/index.js';
-import type { BinaryGateway } from '../gateway/index.js';
+import type { BinaryGateway } from '../binary/index.js';
 import type { Http2Gateway } from '../http2/index.js';
 import { KeyStoreError, type KeyStore } from '../keys/index.js';
 import { RevocationError, type CertificateRevocations } from '../certs/index.js';

@@ -1,3 +1,5 @@
+import { parseDuration } from '../../common/duration.js';
+import { InputError } from '../../common/errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A request the control API refuses, with the HTTP status and words for the caller. */
@@ -43,13 +45,14 @@ export function intParam(params: URLSearchParams, name: string, min = 0): number
   return value;
 }
 
-/** "5000", "5000ms", "5s", "1m". */
-export function durationParam(params: URLSearchParams, name: string): number | undefined {
+/** "5000", "5000ms", "5s", "1m", "1h"; above `max` a 400. */
+export function durationParam(params: URLSearchParams, name: string, max?: number): number | undefined {
   const raw = params.get(name);
   if (raw === null || raw === '') return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  if (!match) throw new HttpError(400, `query parameter ${name} must be a duration such as 500ms, 5s or 1m; got "${raw}"`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 'ms';
-  return unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000;
+  try {
+    return parseDuration(raw, `query parameter ${name}`, max);
+  } catch (error) {
+    if (error instanceof InputError) throw new HttpError(400, error.message);
+    throw error;
+  }
 }

@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { encodeFeedbackTuples } from '../../protocol/binary/index.js';
-import { identityOf, peerOf, tlsServerOptions, type ProviderListenerOptions } from '../gateway/index.js';
+import { identityOf, peerOf, tlsServerOptions, type ProviderListenerOptions } from '../tls/index.js';
 import type { DeviceRegistry, UninstalledToken } from '../registry/index.js';
 
 export interface FeedbackServiceOptions extends ProviderListenerOptions {

@@ -12,7 +12,7 @@ import {
   type Http2Limits,
 } from '../../protocol/http2/index.js';
 import type { ApnsEnvironment } from '../certs/index.js';
-import { identityOf, peerOf, type ClientAuth, type TlsMaterial } from '../gateway/index.js';
+import { identityOf, peerOf, type ClientAuth, type TlsMaterial } from '../tls/index.js';
 import type { KeyStore } from '../keys/index.js';
 import type { ConnectionInfo, Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';

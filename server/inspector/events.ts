@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BinaryGateway } from '../gateway/index.js';
+import type { BinaryGateway } from '../binary/index.js';
 import type { ConnectionInfo, Recorder, StoredRecord } from '../recorder/index.js';
 import { HttpError, intParam } from '../control/http.js';
 

@@ -1,3 +1,4 @@
+import { normalizeToken } from '../../common/token.js';
 import type { Outcome, StoredRecord } from './record.js';
 
 /** Which records a list, a wait or an assertion is about; every given field must match. */
@@ -17,9 +18,6 @@ export interface RecordFilter {
   apnsId?: string;
 }
 
-export function normalizeToken(token: string): string {
-  return token.replace(/[\s<>:]/g, '').toLowerCase();
-}
 
 export function compileFilter(filter: RecordFilter = {}): (record: StoredRecord) => boolean {
   const token = filter.token === undefined ? undefined : normalizeToken(filter.token);

@@ -1,3 +1,4 @@
+import { normalizeToken } from '../../common/token.js';
 import type { ApnsEnvironment } from '../certs/index.js';
 
 export interface DeviceRegistration {
@@ -26,7 +27,6 @@ export interface RegistryOptions {
   strict?: boolean;
 }
 
-const normalize = (token: string) => token.replace(/[\s<>:]/g, '').toLowerCase();
 
 function scopeMatches(
   entry: { topic: string | null; environment: ApnsEnvironment | null },
@@ -53,7 +53,7 @@ export class DeviceRegistry {
   }
 
   register(token: string, scope: { topic?: string | null; environment?: ApnsEnvironment | null } = {}): DeviceRegistration {
-    const entry: DeviceRegistration = { token: normalize(token), topic: scope.topic ?? null, environment: scope.environment ?? null };
+    const entry: DeviceRegistration = { token: normalizeToken(token), topic: scope.topic ?? null, environment: scope.environment ?? null };
     const list = this.registered.get(entry.token) ?? [];
     if (!list.some((e) => e.topic === entry.topic && e.environment === entry.environment)) list.push(entry);
     this.registered.set(entry.token, list);
@@ -63,7 +63,7 @@ export class DeviceRegistry {
   }
 
   unregister(token: string): boolean {
-    return this.registered.delete(normalize(token));
+    return this.registered.delete(normalizeToken(token));
   }
 
   devices(): DeviceRegistration[] {
@@ -88,7 +88,7 @@ export class DeviceRegistry {
     scope: { topic?: string | null; environment?: ApnsEnvironment | null; timestamp?: number } = {},
   ): UninstalledToken {
     const entry: UninstalledToken = {
-      token: normalize(token),
+      token: normalizeToken(token),
       topic: scope.topic ?? null,
       environment: scope.environment ?? null,
       timestamp: scope.timestamp ?? Math.floor(Date.now() / 1000),
@@ -107,7 +107,7 @@ export class DeviceRegistry {
     scope: { topic?: string | null; environment?: ApnsEnvironment | null; timestamp?: number } = {},
   ): GoneToken {
     const entry: GoneToken = {
-      token: normalize(token),
+      token: normalizeToken(token),
       topic: scope.topic ?? null,
       environment: scope.environment ?? null,
       timestamp: scope.timestamp ?? Math.floor(Date.now() / 1000),
@@ -124,12 +124,12 @@ export class DeviceRegistry {
 
   /** A token's registrations (every scope it was registered for); empty when none. */
   registrations(tokenHex: string): DeviceRegistration[] {
-    return [...(this.registered.get(normalize(tokenHex)) ?? [])];
+    return [...(this.registered.get(normalizeToken(tokenHex)) ?? [])];
   }
 
   /** Uninstalled or expired entries of a token (every scope), newest last. */
   goneEntries(tokenHex: string): GoneToken[] {
-    const token = normalize(tokenHex);
+    const token = normalizeToken(tokenHex);
     return this.gone.filter((e) => e.token === token);
   }
 

@@ -16,4 +16,4 @@ export {
   type RuleSpec,
 } from './rule.js';
 export { loadScenario, parseScenario, type Scenario, type ScenarioDevice } from './scenario.js';
-export { seededRandom } from './random.js';
+export { seededRandom } from '../../common/random.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { normalizeToken } from '../recorder/index.js';
 import { HTTP2_RULE_ACTIONS, parseRuleSpec, rejectStatus, type AnyRuleAction, type Http2RuleActionType, type Rule, type RuleSpec } from './rule.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../common/random.js';
 
 /** What the rules can see of one notification. */
 export interface RuleSubject {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vectorNamed } from '../support/vectors.js';
 
-const CLI = fileURLToPath(new URL('../../dist/scripts/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 async function decode(args: string[], input: string | Buffer = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, 'decode', ...args], { stdio: 'pipe' });
@@ -25,7 +25,7 @@ const spaced = vectorNamed('seed-php-sender-token-with-spaces').bytes;
 let dir: string;
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error('dist/scripts/cli.js is missing: build first (npm test runs the build as pretest)');
+  if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: build first (npm test runs the build as pretest)');
   dir = mkdtempSync(join(tmpdir(), 'apns-decode-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -184,7 +184,7 @@ describe('apns-mock expect: cannot ask (exit 2)', () => {
     [['--outcome', 'lost'], '--outcome must be one of accepted, rejected, discarded, incomplete or any; got "lost"'],
     [['--token', 'not-hex'], `--token must be hex, such as ${'ab'.repeat(32)}; got "not-hex"`],
     [['--status', '300'], '--status must be a status byte (0-255); got 300'],
-    [['--timeout', 'soon'], '--timeout must be a duration such as 500ms, 5s or 2m; got "soon"'],
+    [['--timeout', 'soon'], '--timeout must be a duration such as 500ms, 5s, 2m or 2h; got "soon"'],
     [['--control', 'ftp://127.0.0.1:1'], '--control must be an http:// URL; got "ftp://127.0.0.1:1"'],
     [['--control', 'nowhere'], '--control must be a URL such as http://127.0.0.1:2198; got "nowhere"'],
     [['--control', 'http://127.0.0.1:1', '--control-port', '2'], 'give --control or --control-port, not both'],

@@ -54,7 +54,7 @@ describe('apns-mock serve', () => {
   it('prints how to reach it for a person', async () => {
     const dir = tempDir();
     const serve = await import('node:child_process').then(({ spawn }) =>
-      spawn(process.execPath, ['dist/scripts/cli.js', 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] }),
     );
     let out = '';
     await new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@
 // In your project the imports read 'apns-mock-gateway' and 'apns-mock-gateway/vitest'.
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { BinaryClient, startSimulator, type Simulator } from '../../index.js';
-import '../../vitest.js';
+import '../../harness/vitest.js';
 
 const ALICE = 'a1'.repeat(32);
 const BOB = 'b0'.repeat(32);

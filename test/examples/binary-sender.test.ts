@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../index.js';
-import '../../vitest.js';
+import '../../harness/vitest.js';
 
 // ---------------------------------------------------------------------------------------------
 // The code under test: a small sender such as an app might have. It writes one command-2 frame

@@ -168,4 +168,4 @@ export async function control(sim: Simulator, method: string, path: string, body
   return { status: response.status, json: text === '' ? null : JSON.parse(text) };
 }
 
-export { seededRandom as seeded } from '../../server/rules/random.js';
+export { seededRandom as seeded } from '../../common/random.js';

@@ -317,15 +317,15 @@ describe('provider bundle and the seed\'s openssl step', () => {
 });
 
 describe('apns-mock certs', () => {
-  const cli = join(root, 'dist', 'scripts', 'cli.js');
+  const cli = join(root, 'dist', 'cli', 'main.js');
   let cwd: string;
 
   beforeAll(async () => {
     // `npm test` builds first; a direct vitest run may find dist/ older than the sources.
     const sources = [
-      'scripts/cli.ts',
-      'scripts/commands/index.ts',
-      'scripts/commands/certs.ts',
+      'cli/main.ts',
+      'cli/commands.ts',
+      'cli/certs/command.ts',
       ...(await readdir(join(root, 'server', 'certs'))).map((name) => `server/certs/${name}`),
     ];
     const built = existsSync(cli) ? statSync(cli).mtimeMs : 0;

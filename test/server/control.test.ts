@@ -209,7 +209,7 @@ describe('GET /records/wait', () => {
   it('refuses a timeout that is not a duration', async () => {
     const { status, body } = await get('/records/wait?timeout=soon');
     expect(status).toBe(400);
-    expect(body.error).toMatch(/timeout must be a duration such as 500ms, 5s or 1m; got "soon"/);
+    expect(body.error).toMatch(/timeout must be a duration such as 500ms, 5s, 2m or 2h; got "soon"/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { STATUS_CODES, statusName } from '../../protocol/binary/constants.js';
 import { explain } from '../../protocol/binary/explain.js';
-import { parseHexInput } from '../../scripts/commands/decode.js';
+import { parseHexInput } from '../../protocol/binary/hex.js';
 import { api } from './api.js';
 import { byId, h, replaceChildren } from './dom.js';
 import { renderExplanation } from './explain-view.js';

@@ -1,0 +1,25 @@
+export { BinaryClient } from './client.js';
+export type {
+  BinaryClientEvents,
+  BinaryClientOptions,
+  BinaryClientStats,
+  ClientNotification,
+  ClosedEvent,
+  ConnectedEvent,
+  Enqueued,
+  FlushMode,
+  ResentEvent,
+  SendOptions,
+  TransmittedEvent,
+} from './options.js';
+export {
+  BinaryClientError,
+  ClientClosedError,
+  FeedbackIncompleteError,
+  GatewayUnreachableError,
+  SilentCloseError,
+  type AcceptedOutcome,
+  type FailedOutcome,
+  type RejectedOutcome,
+  type SendOutcome,
+} from './outcome.js';

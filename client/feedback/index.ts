@@ -1,0 +1,1 @@
+export { FeedbackClient, readFeedback, type FeedbackClientOptions, type FeedbackEntry } from './client.js';

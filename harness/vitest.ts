@@ -1,0 +1,237 @@
+/**
+ * vitest matchers for the simulator's records. Importing this module extends vitest's
+ * `expect` (`import 'apns-mock-gateway/vitest'`, in a test file or a setup file); the
+ * matcher functions are exported too, as `apnsMatchers`, for `expect.extend` by hand.
+ *
+ *   expect(sim).toHaveReceived({ token, alert: 'Hello' });
+ *   expect(sim).toHaveRejected({ token, status: 8 });
+ *   await expect(sim).toEventuallyReceive({ token, count: 3 });
+ *
+ * `sim` is what `startSimulator()` returns, or anything with `records()`, or an array of records.
+ */
+import { expect, type MatcherState } from 'vitest';
+import type { NotificationRecord, Outcome, RecordFilter } from '../server/recorder/index.js';
+import { alertOf, formatRecordTable, shortToken } from '../server/recorder/table.js';
+
+/** Anything that lists records: a Simulator, a Recorder-backed object, or a test double of your own. */
+export interface RecordSource {
+  records(filter?: RecordFilter): NotificationRecord[];
+}
+
+/** A string (exact), a RegExp, or an asymmetric matcher such as `expect.stringContaining('x')`. */
+export type TextMatcher = string | RegExp | { asymmetricMatch(other: unknown): boolean };
+
+interface CommonExpectation {
+  /** Hex; spaces, `<>` and case are ignored. A Buffer is compared by its bytes. */
+  token?: string | Uint8Array;
+  /** The provider certificate's topic (bundle id). */
+  topic?: string;
+  identifier?: number;
+  /** Which API it came through: the binary gateway or the HTTP/2 API. */
+  protocol?: 'binary' | 'http2';
+  /** Exactly this many matching records; without it, at least one. */
+  count?: number;
+}
+
+export interface ReceivedExpectation extends CommonExpectation {
+  /** `aps.alert` when it is a string, else `aps.alert.body`. */
+  alert?: TextMatcher;
+  /** Compared with the parsed payload as `toMatchObject` does: the keys given must match. */
+  payload?: Record<string, unknown>;
+  priority?: number;
+}
+
+export interface RejectedExpectation extends CommonExpectation {
+  /** The APNs status byte (8: invalid token). */
+  status?: number;
+  /** Words of the record's reason. */
+  reason?: TextMatcher;
+  alert?: TextMatcher;
+}
+
+export type DiscardedExpectation = CommonExpectation;
+
+export interface EventuallyOptions {
+  /** How long to wait for the records. Default 3000 ms (below vitest's default 5 s test timeout). */
+  timeout?: number;
+  /** How often to look. Default 20 ms. */
+  interval?: number;
+}
+
+interface Criterion {
+  name: string;
+  shown: string;
+  test: (record: NotificationRecord) => boolean;
+}
+
+type AnyExpectation = ReceivedExpectation & RejectedExpectation;
+
+const KNOWN_KEYS: Record<Outcome, readonly string[]> = {
+  accepted: ['token', 'topic', 'identifier', 'protocol', 'count', 'alert', 'payload', 'priority'],
+  rejected: ['token', 'topic', 'identifier', 'protocol', 'count', 'status', 'reason', 'alert'],
+  discarded: ['token', 'topic', 'identifier', 'protocol', 'count'],
+  incomplete: ['count'],
+};
+
+const VERB: Record<Outcome, string> = { accepted: 'received', rejected: 'rejected', discarded: 'discarded', incomplete: 'cut off' };
+
+function isRecordSource(value: unknown): value is RecordSource {
+  return typeof value === 'object' && value !== null && typeof (value as RecordSource).records === 'function';
+}
+
+function recordsOf(received: unknown, filter: RecordFilter): NotificationRecord[] {
+  if (Array.isArray(received)) return received as NotificationRecord[];
+  if (isRecordSource(received)) return received.records(filter);
+  throw new TypeError(
+    `apns-mock-gateway matchers need the simulator (what startSimulator() returns), anything with records(), or an array of records; got ${received === null ? 'null' : typeof received}`,
+  );
+}
+
+function tokenHex(token: string | Uint8Array): string {
+  return typeof token === 'string' ? token.replace(/[\s<>:]/g, '').toLowerCase() : Buffer.from(token).toString('hex');
+}
+
+function describeText(expected: TextMatcher): string {
+  if (typeof expected === 'string') return JSON.stringify(expected);
+  if (expected instanceof RegExp) return String(expected);
+  const named = expected as { toString?: () => string; sample?: unknown };
+  return `${named.toString?.() ?? 'matcher'}${named.sample === undefined ? '' : `(${JSON.stringify(named.sample)})`}`;
+}
+
+function matchesText(state: MatcherState, actual: string | null, expected: TextMatcher): boolean {
+  if (typeof expected === 'string') return actual === expected;
+  if (expected instanceof RegExp) return actual !== null && expected.test(actual);
+  return state.equals(actual, expected);
+}
+
+function checkExpectation(outcome: Outcome, expected: unknown, matcher: string): AnyExpectation {
+  if (expected === undefined) return {};
+  if (typeof expected !== 'object' || expected === null || Array.isArray(expected)) {
+    throw new TypeError(`${matcher}() takes an object such as { token, ${outcome === 'accepted' ? 'alert' : 'status'} }; got ${JSON.stringify(expected)}`);
+  }
+  const unknown = Object.keys(expected).filter((k) => !KNOWN_KEYS[outcome].includes(k));
+  if (unknown.length > 0) throw new TypeError(`${matcher}() does not know ${unknown.join(', ')}; it takes ${KNOWN_KEYS[outcome].join(', ')}`);
+  const { count } = expected as AnyExpectation;
+  if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw new TypeError(`${matcher}(): count must be a whole number >= 0; got ${count}`);
+  return expected as AnyExpectation;
+}
+
+function criteriaFor(state: MatcherState, outcome: Outcome, e: AnyExpectation): Criterion[] {
+  const list: Criterion[] = [{ name: 'outcome', shown: outcome, test: (r) => r.outcome === outcome }];
+  if (e.token !== undefined) {
+    const hex = tokenHex(e.token);
+    list.push({ name: 'token', shown: `token ${shortToken(hex)}`, test: (r) => r.token === hex });
+  }
+  if (e.topic !== undefined) list.push({ name: 'topic', shown: `topic ${e.topic}`, test: (r) => r.topic === e.topic });
+  if (e.identifier !== undefined) list.push({ name: 'id', shown: `identifier ${e.identifier}`, test: (r) => r.identifier === e.identifier });
+  if (e.protocol !== undefined) list.push({ name: 'protocol', shown: `protocol ${e.protocol}`, test: (r) => r.protocol === e.protocol });
+  if (e.status !== undefined) list.push({ name: 'status', shown: `status ${e.status}`, test: (r) => r.status === e.status });
+  if (e.priority !== undefined) list.push({ name: 'priority', shown: `priority ${e.priority}`, test: (r) => r.priority === e.priority });
+  if (e.alert !== undefined) {
+    const alert = e.alert;
+    list.push({ name: 'alert', shown: `alert ${describeText(alert)}`, test: (r) => matchesText(state, alertOf(r.payloadJson), alert) });
+  }
+  if (e.reason !== undefined) {
+    const reason = e.reason;
+    const test = typeof reason === 'string' ? (r: NotificationRecord) => (r.reason ?? '').includes(reason) : (r: NotificationRecord) => matchesText(state, r.reason, reason);
+    list.push({ name: 'reason', shown: `reason ${describeText(reason)}`, test });
+  }
+  if (e.payload !== undefined) {
+    const payload = e.payload;
+    const testers = [state.utils.iterableEquality, state.utils.subsetEquality];
+    list.push({ name: 'payload', shown: `payload like ${JSON.stringify(payload)}`, test: (r) => r.payloadJson !== null && state.equals(r.payloadJson, payload, testers) });
+  }
+  return list;
+}
+
+/** The part of the expectation the simulator can filter on itself, so a wait does not re-read every record. */
+function pushdown(outcome: Outcome, e: AnyExpectation): RecordFilter {
+  return { outcome, token: e.token === undefined ? undefined : tokenHex(e.token), topic: e.topic, identifier: e.identifier, status: e.status, protocol: e.protocol };
+}
+
+interface Verdict {
+  pass: boolean;
+  message: () => string;
+  matched: number;
+}
+
+function judge(state: MatcherState, received: unknown, outcome: Outcome, expected: AnyExpectation, matcher: string): Verdict & { enough: boolean } {
+  const criteria = criteriaFor(state, outcome, expected);
+  const all = (r: NotificationRecord) => criteria.every((c) => c.test(r));
+  const matched = recordsOf(received, pushdown(outcome, expected)).filter(all);
+  const want = expected.count;
+  const pass = want === undefined ? matched.length > 0 : matched.length === want;
+  const what = criteria.slice(1).map((c) => c.shown).join(', ');
+  const subject = `${want === undefined ? 'a notification' : `exactly ${want} notification(s)`}${what ? ` with ${what}` : ''}`;
+  const message = () => {
+    const everything = recordsOf(received, {});
+    const differs = { title: 'differs in', cell: (r: NotificationRecord) => criteria.filter((c) => !c.test(r)).map((c) => c.name).join(', ') || '(matches)' };
+    if (state.isNot) {
+      return [
+        `${matcher}: expected the simulator not to have ${VERB[outcome]} ${subject.replace(/^exactly /, '')},`,
+        `but ${matched.length} record(s) match:`,
+        formatRecordTable(matched),
+      ].join('\n');
+    }
+    return [
+      `${matcher}: expected the simulator to have ${VERB[outcome]} ${subject},`,
+      `but ${matched.length} of ${everything.length} record(s) match${matched.length > 0 ? ` (seq ${matched.map((r) => r.seq).join(', ')})` : ''}. What it has:`,
+      formatRecordTable(everything, { note: differs }),
+    ].join('\n');
+  };
+  return { pass, message, matched: matched.length, enough: matched.length >= (want ?? 1) };
+}
+
+function sync(outcome: Outcome, matcher: string) {
+  return function (this: MatcherState, received: unknown, expected?: AnyExpectation) {
+    const { pass, message } = judge(this, received, outcome, checkExpectation(outcome, expected, matcher), matcher);
+    return { pass, message };
+  };
+}
+
+function eventually(outcome: Outcome, matcher: string) {
+  return async function (this: MatcherState, received: unknown, expected?: AnyExpectation, options: EventuallyOptions = {}) {
+    const e = checkExpectation(outcome, expected, matcher);
+    const timeout = options.timeout ?? 3000;
+    const interval = options.interval ?? 20;
+    const deadline = Date.now() + timeout;
+    let verdict = judge(this, received, outcome, e, matcher);
+    // `.not` waits the whole time: it asserts that nothing matching arrives meanwhile.
+    while (!verdict.enough && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(1, deadline - Date.now()))));
+      verdict = judge(this, received, outcome, e, matcher);
+    }
+    const { pass, message } = verdict;
+    return { pass, message: () => (verdict.enough || this.isNot ? message() : `${message()}\n(waited ${timeout} ms)`) };
+  };
+}
+
+/** The matchers, for `expect.extend(apnsMatchers)` where importing this module is not enough. */
+export const apnsMatchers = {
+  toHaveReceived: sync('accepted', 'toHaveReceived'),
+  toHaveRejected: sync('rejected', 'toHaveRejected'),
+  toHaveDiscarded: sync('discarded', 'toHaveDiscarded'),
+  toEventuallyReceive: eventually('accepted', 'toEventuallyReceive'),
+  toEventuallyReject: eventually('rejected', 'toEventuallyReject'),
+};
+
+expect.extend(apnsMatchers);
+
+export interface ApnsMatchers<R = unknown> {
+  /** Accepted notifications matching: at least one, or exactly `count`. */
+  toHaveReceived(expected?: ReceivedExpectation): R;
+  /** Rejected notifications matching (status, reason, token...). */
+  toHaveRejected(expected?: RejectedExpectation): R;
+  /** Notifications discarded because an earlier one on their connection failed. */
+  toHaveDiscarded(expected?: DiscardedExpectation): R;
+  /** Waits (polling) until the notifications have been received; then as toHaveReceived. */
+  toEventuallyReceive(expected?: ReceivedExpectation, options?: EventuallyOptions): Promise<R>;
+  /** Waits until the notifications have been rejected; then as toHaveRejected. */
+  toEventuallyReject(expected?: RejectedExpectation, options?: EventuallyOptions): Promise<R>;
+}
+
+declare module 'vitest' {
+  interface Matchers<T = any> extends ApnsMatchers<T> {}
+}
+
+export { alertOf, formatRecordTable } from '../server/recorder/table.js';

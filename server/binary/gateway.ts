@@ -1,0 +1,159 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { DEFAULT_LIMITS, type Limits } from '../../protocol/binary/index.js';
+import type { ConnectionInfo, Recorder } from '../recorder/index.js';
+import type { DeviceRegistry } from '../registry/index.js';
+import type { RuleSet } from '../rules/index.js';
+import { TLS_ALERT_NAMES } from '../tls/handshake-tap.js';
+import { identityOf, peerOf } from '../tls/identity.js';
+import { ProviderListener, type ProviderListenerOptions } from '../tls/listener.js';
+import { GatewaySession, type ConnectionSummary } from './connection.js';
+
+/**
+ * A frame whose first bytes arrived this long ago and that is still not complete closes the
+ * connection (choice: Apple documented none). A frame is at most 2.1 KB and every sender
+ * writes it in one call, so only a stalled or hostile sender is that slow; 30 s is longer
+ * than TCP's retransmissions take to recover from several losses in a row.
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
+
+export interface GatewayOptions extends ProviderListenerOptions {
+  recorder: Recorder;
+  registry: DeviceRegistry;
+  rules: RuleSet;
+  limits?: Partial<Limits>;
+  /** Payload warnings reject with status 7. */
+  strict?: boolean;
+  /** Delay before the error response, as Apple's arrived 85-800 ms late. Default 0. */
+  errorDelayMs?: number;
+  /** Close connections idle this long (Apple: about 2 hours). 0 = never (default). */
+  idleTimeoutMs?: number;
+  /** Close a connection whose frame is still incomplete this long after its first bytes; 0 = never. Default 30,000 ms. */
+  frameTimeoutMs?: number;
+  /** When set, a certificate for the other environment connects and is then dropped, as Apple did. */
+  environment?: 'development' | 'production' | null;
+  /** How long a failed connection waits for the peer's close before it is destroyed. Default 2000 ms. */
+  lingerMs?: number;
+  /** Connection ids shared with the other listeners (HTTP/2); default a counter of this gateway's own. */
+  connectionIds?: () => number;
+}
+
+/** The binary provider gateway (Apple's gateway.push.apple.com:2195). */
+export class BinaryGateway extends EventEmitter {
+  private readonly listener: ProviderListener;
+  private readonly sessions = new Map<number, GatewaySession>();
+  private nextConnectionId = 1;
+  private handshakeFailures = 0;
+  private internalErrors = 0;
+  private certificatesRefused = 0;
+  private readonly limits: Limits;
+
+  constructor(private readonly options: GatewayOptions) {
+    super();
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.listener = new ProviderListener(options);
+    this.listener.on('secure', (socket) => this.onConnection(socket));
+    this.listener.on('handshakeError', (error) => {
+      this.handshakeFailures++;
+      this.emit('handshakeError', error);
+    });
+    this.listener.on('refused', (refusal) => {
+      this.certificatesRefused++;
+      this.emit('certificateRefused', { ...refusal, alertName: TLS_ALERT_NAMES[refusal.alert] ?? String(refusal.alert) });
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    return this.listener.listen(2195);
+  }
+
+  address(): AddressInfo {
+    return this.listener.address();
+  }
+
+  /** TCP connections open now, those still in their TLS handshake included. */
+  get socketCount(): number {
+    return this.listener.socketCount;
+  }
+
+  get port(): number {
+    return this.address().port;
+  }
+
+  connections(): ConnectionSummary[] {
+    return [...this.sessions.values()].map((s) => s.summary());
+  }
+
+  get stats() {
+    return {
+      open: this.sessions.size,
+      opened: this.nextConnectionId - 1,
+      handshakeFailures: this.handshakeFailures,
+      certificatesRefused: this.certificatesRefused,
+      internalErrors: this.internalErrors,
+    };
+  }
+
+  /** Status 10 to one connection (by id) or all; returns how many were shut down. */
+  shutdown(connectionId?: number): number {
+    let count = 0;
+    for (const session of this.sessions.values()) {
+      if (connectionId !== undefined && session.info.id !== connectionId) continue;
+      if (session.shutdown()) count++;
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.sessions.values()) session.destroy();
+    await this.listener.close();
+  }
+
+  private onConnection(socket: TLSSocket): void {
+    const identity = identityOf(socket);
+    const own = this.nextConnectionId++;
+    const info: ConnectionInfo = {
+      id: this.options.connectionIds?.() ?? own,
+      protocol: 'binary',
+      peer: peerOf(socket),
+      topic: identity.topic,
+      environment: identity.environment === 'unknown' ? null : identity.environment,
+    };
+    const session = new GatewaySession(
+      socket,
+      info,
+      {
+        recorder: this.options.recorder,
+        registry: this.options.registry,
+        rules: this.options.rules,
+        limits: this.limits,
+        strict: this.options.strict ?? false,
+        errorDelayMs: this.options.errorDelayMs ?? 0,
+        lingerMs: this.options.lingerMs ?? 2000,
+        frameTimeoutMs: this.options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+        onInternalError: (error, connection) => {
+          this.internalErrors++;
+          if (this.listenerCount('internalError') > 0) this.emit('internalError', error, connection);
+          else process.emitWarning(`apns-mock: internal error on connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
+        },
+      },
+      (closed) => {
+        this.sessions.delete(closed.info.id);
+        this.emit('disconnect', closed.summary());
+      },
+    );
+    this.sessions.set(info.id, session);
+    this.emit('connect', session.summary());
+    const expected = this.options.environment;
+    if (expected && info.environment !== null && info.environment !== expected) {
+      // Apple accepted the handshake with a certificate for the other environment, then dropped it.
+      socket.destroy();
+      return;
+    }
+    const idle = this.options.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      socket.setTimeout(idle, () => session.closeIdle(idle));
+    }
+  }
+}

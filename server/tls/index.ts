@@ -1,0 +1,3 @@
+export { identityOf, peerOf } from './identity.js';
+export { ProviderListener, remoteOf, tlsServerOptions, type ClientAuth, type ProviderListenerOptions, type TlsMaterial } from './listener.js';
+export { HandshakeTap, TlsAlert, TLS_ALERT_NAMES, type CertificateJudge, type RefusedHandshake } from './handshake-tap.js';

@@ -147,8 +147,9 @@ export class BinaryGateway extends EventEmitter {
     this.emit('connect', session.summary());
     const expected = this.options.environment;
     if (expected && info.environment !== null && info.environment !== expected) {
-      // Apple accepted the handshake with a certificate for the other environment, then dropped it.
-      socket.destroy();
+      // Apple accepted the handshake with a certificate for the other environment, then dropped it. Ended, not destroyed:
+      // destroy discards the server's last TLS 1.2 handshake message (the client saw ECONNRESET); paused: no frame is read.
+      socket.pause().end(() => socket.destroy());
       return;
     }
     const idle = this.options.idleTimeoutMs ?? 0;

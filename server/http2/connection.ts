@@ -268,7 +268,7 @@ export class Http2Connection {
       path,
       body: Buffer.alloc(0),
       bodyLength: 0,
-      apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUUID(),
+      apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUUID().toUpperCase(),
       uniqueId: null,
       requestId: null,
       route: isHttp2Rejection(route) ? null : route,

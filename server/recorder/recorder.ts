@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { compileFilter, type RecordFilter } from './filter.js';
-import { JsonlSink } from './jsonl.js';
+import { JsonlSink, type SinkState } from './jsonl.js';
 import type { FrameRecordInput, NotificationRecord, Outcome, RecordInput, StoredRecord } from './record.js';
 import { RecordStore } from './store.js';
 
@@ -59,6 +59,8 @@ export class Recorder extends EventEmitter {
     this.maxRecords = options.maxRecords ?? 100_000;
     this.store = new RecordStore(this.maxRecords);
     this.sink = options.jsonlPath ? new JsonlSink(options.jsonlPath) : null;
+    // Once, when the file stops taking records: the records go on in memory.
+    this.sink?.on('failed', (state) => this.emit('sinkFailed', state));
     this.on('newListener', (event: string | symbol) => {
       if (event === 'record') this.recordListeners++;
     });
@@ -69,6 +71,19 @@ export class Recorder extends EventEmitter {
 
   get jsonlPath(): string | null {
     return this.sink?.path ?? null;
+  }
+
+  /** The JSONL file's state (`failed`, `error`, `written`), for /stats and the inspector; null without one. */
+  get sinkState(): SinkState | null {
+    return this.sink?.state ?? null;
+  }
+
+  /**
+   * Resolves once the record numbered `seq` (default: the newest) is handed to the OS by the
+   * JSONL sink, so an answer counting it survives a SIGKILL; at once without a sink or when it failed.
+   */
+  whenWritten(seq: number = this.lastSeq): Promise<void> {
+    return this.sink?.settled(seq) ?? Promise.resolve();
   }
 
   get size(): number {

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../shared/usage.js';
@@ -66,6 +67,8 @@ export const keysCommand: CommandModule<object, KeysArgs> = {
     try {
       const store = await KeyStore.open(state);
       created = await store.create(team, keyId, { environments: [...environments], topics: topics.length === 0 ? null : topics });
+      // Owner only, whatever the umask: the directory holds the .p8.
+      await mkdir(out, { recursive: true, mode: 0o700 });
       path = await writeP8(out, keyId, created.privateKey);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { KEY_FILE_MODE, writeFileAtomic } from './files.js';
+import { KEY_FILE_MODE, PRIVATE_DIR_MODE, writeFileAtomic } from './files.js';
 import type { PemPair } from './issue.js';
 
 /** The .p12 passphrase when none is given; printed by `apns-mock certs`. */
@@ -26,7 +26,8 @@ export interface ProviderBundlePaths {
  * A PKCS#12 file holding what Keychain Access exported (the certificate, its key, the common
  * name as friendly name) but with algorithms OpenSSL 3 reads by default, where Keychain's
  * RC2/3DES needed -legacy: the key shrouded with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), the
- * certificate in clear, and an HMAC-SHA1 integrity check.
+ * certificate in clear, and an HMAC-SHA1 integrity check. node-forge does this one job:
+ * neither selfsigned nor @peculiar/x509 writes PKCS#12.
  */
 async function toPkcs12(provider: PemPair, passphrase: string): Promise<Buffer> {
   const { default: forge } = await import('node-forge');
@@ -51,7 +52,7 @@ async function toPkcs12(provider: PemPair, passphrase: string): Promise<Buffer> 
 /**
  * Writes the provider certificate and key as PEM (the key with mode 0600), a
  * passphrase-protected .p12 for the `openssl pkcs12 -in cert.p12 -out ....pem -nodes -clcerts`
- * step, and the CA certificate as ca.pem, into `outDir` (created if missing). Returns the
+ * step, and the CA certificate as ca.pem, into `outDir` (created with mode 0700 if missing). Returns the
  * absolute paths and the passphrase.
  */
 export async function writeProviderBundle(
@@ -78,7 +79,8 @@ export async function writeProviderBundle(
     ca: join(dir, 'ca.pem'),
   };
   const p12 = await toPkcs12(provider, passphrase);
-  await mkdir(dir, { recursive: true });
+  // Owner only, whatever the umask: the directory holds the key and the .p12.
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   await writeFileAtomic(paths.key, provider.key, KEY_FILE_MODE);
   await writeFileAtomic(paths.cert, provider.cert, 0o644);
   // The .p12 holds the key too; its passphrase is printed, so the file mode is what protects it.

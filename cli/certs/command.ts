@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { access, constants, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -34,6 +35,12 @@ function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A path relative to the working directory when it is below it; absolute otherwise. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
 const PATH_PROBLEMS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',
@@ -50,6 +57,12 @@ function pathProblem(error: unknown, option: string, value: string): unknown {
   const reason = code ? PATH_PROBLEMS[code] : undefined;
   if (!reason) return error;
   return new UsageError(`cannot use --${option} ${value}: ${reason}${path && resolve(path) !== resolve(value) ? ` (${path})` : ''}`);
+}
+
+/** A CA as a person compares two of them: its subject and its SHA-256 fingerprint. */
+function caIdentity(pem: string): string {
+  const cert = new X509Certificate(pem);
+  return `${cert.subject.split('\n').join(', ')} (SHA-256 ${cert.fingerprint256})`;
 }
 
 export const certsCommand: CommandModule<object, CertsArgs> = {
@@ -83,7 +96,8 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
     if (passphrase === '') throw new UsageError('--passphrase must not be empty (an empty PKCS#12 password is read differently by different tools)');
 
     try {
-      await mkdir(out, { recursive: true });
+      // Owner only, whatever the umask: the directory holds the key and the .p12.
+      await mkdir(out, { recursive: true, mode: 0o700 });
       await access(out, constants.W_OK);
     } catch (error) {
       throw pathProblem(error, 'out', out);
@@ -95,6 +109,13 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
       certs = await loadOrCreateState(state);
     } catch (error) {
       throw pathProblem(error, 'state', state);
+    }
+    if (certs.createdCa) {
+      // On stderr so --json stays one line; a second CA is why a simulator on another --state refuses these certificates.
+      process.stderr.write(
+        `No usable CA in ${shown(certs.dir)}: created a new one, ${caIdentity(certs.ca.cert)}. ` +
+          `Only a simulator started with --state ${shellWord(shown(certs.dir))} trusts the certificates it signs.\n`,
+      );
     }
     const provider = await createProviderCertificate(certs.ca, { topic, environment, extraTopics });
     let paths;
@@ -109,14 +130,11 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
       process.stdout.write(`${JSON.stringify({ cert, key, p12, passphrase: paths.passphrase, ca })}\n`);
       return;
     }
-    const shown = (path: string): string => {
-      const rel = relative(process.cwd(), path);
-      return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
-    };
     const topics = [topic, ...extraTopics.filter((t) => t !== topic)].join(', ');
     process.stdout.write(
       [
         `Provider certificate for ${topics} (${environment}), signed by the CA in ${shown(certs.ca.certPath)}:`,
+        `  issued by    ${caIdentity(certs.ca.cert)}`,
         `  certificate  ${shown(paths.cert)}`,
         `  private key  ${shown(paths.key)}`,
         `  PKCS#12      ${shown(paths.p12)}   passphrase: ${paths.passphrase}`,

@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCertificateAuthority, createServerCertificate, SERVER_DNS_NAMES, SERVER_IP_ADDRESSES } from './authority.js';
-import { KEY_FILE_MODE, writeFileAtomic } from './files.js';
+import { KEY_FILE_MODE, PRIVATE_DIR_MODE, writeFileAtomic } from './files.js';
 import type { PemPair } from './issue.js';
 
 export interface StateCertificates {
@@ -12,6 +12,8 @@ export interface StateCertificates {
   ca: PemPair & { certPath: string; keyPath: string };
   /** For localhost, 127.0.0.1 and ::1 (and Apple's gateway host names), signed by the CA. */
   server: PemPair;
+  /** True when this call made a new CA (none was found, or it was unreadable or expiring) rather than reusing one. */
+  createdCa: boolean;
 }
 
 /** File names inside the state directory. */
@@ -83,7 +85,7 @@ async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
-      await mkdir(lock);
+      await mkdir(lock, { mode: PRIVATE_DIR_MODE });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -118,11 +120,12 @@ async function tightenKeyMode(path: string): Promise<void> {
   }
 }
 
-function result(dir: string, ca: PemPair, server: PemPair): StateCertificates {
+function result(dir: string, ca: PemPair, server: PemPair, createdCa: boolean): StateCertificates {
   return {
     dir,
     ca: { ...ca, certPath: join(dir, STATE_FILES.caCert), keyPath: join(dir, STATE_FILES.caKey) },
     server,
+    createdCa,
   };
 }
 
@@ -130,20 +133,22 @@ function result(dir: string, ca: PemPair, server: PemPair): StateCertificates {
  * Creates the state directory, a local CA and a server certificate on first start, and reuses
  * them after. A server certificate that no longer fits (expiring, or from another CA) is
  * replaced; the CA is replaced only when it is unreadable or expiring. Keys are written with
- * mode 0600. Safe when several processes start at once on the same directory.
+ * mode 0600 and directories created 0700, whatever the umask. Safe when several processes start
+ * at once on the same directory.
  */
 export async function loadOrCreateState(stateDir: string): Promise<StateCertificates> {
   const dir = resolve(stateDir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const found = await readState(dir);
   if (found.ca && found.server) {
     await Promise.all([tightenKeyMode(join(dir, STATE_FILES.caKey)), tightenKeyMode(join(dir, STATE_FILES.serverKey))]);
-    return result(dir, found.ca, found.server);
+    return result(dir, found.ca, found.server, false);
   }
   return withLock(dir, async () => {
     // Another process may have finished while this one waited for the lock.
     const again = await readState(dir);
     let ca = again.ca;
+    const createdCa = ca === null;
     if (!ca) {
       ca = await createCertificateAuthority();
       // The key goes first: a reader that finds the new certificate with the old key sees a mismatch and waits for the lock.
@@ -156,6 +161,6 @@ export async function loadOrCreateState(stateDir: string): Promise<StateCertific
       await writeFileAtomic(join(dir, STATE_FILES.serverKey), server.key, KEY_FILE_MODE);
       await writeFileAtomic(join(dir, STATE_FILES.serverCert), server.cert, 0o644);
     }
-    return result(dir, ca, server);
+    return result(dir, ca, server, createdCa);
   });
 }

@@ -4,7 +4,14 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Extension, X509CertificateGenerator } from '@peculiar/x509';
+import {
+  BasicConstraintsExtension,
+  Extension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  X509Certificate as AsnCertificate,
+  X509CertificateGenerator,
+} from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCertificateAuthority,
@@ -19,6 +26,7 @@ import {
   type PemPair,
   type StateCertificates,
 } from '../../server/certs/index.js';
+import { generateKey, issueCertificate, privateKeyPem } from '../../server/certs/issue.js';
 import { handshake, run, startIdentityServer, type IdentityServer } from '../support/certs-tls.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,6 +36,20 @@ const OPENSSL = existsSync('/usr/bin/openssl') ? '/usr/bin/openssl' : 'openssl';
 const SEED_PKCS12_STEP = ['pkcs12', '-in', 'cert.p12', '-out', 'apple_push_notification_production.pem', '-nodes', '-clcerts'];
 
 const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** Runs `work` with umask 000, as a careless shell would; children spawned meanwhile inherit it. */
+async function withOpenUmask<T>(work: () => Promise<T>): Promise<T> {
+  const previous = process.umask(0o000);
+  try {
+    return await work();
+  } finally {
+    process.umask(previous);
+  }
+}
+
+/** The DER of a certificate's subject or issuer name: Go and others match a certificate to its issuer by these bytes. */
+const nameBytes = (pem: string, which: 'subjectName' | 'issuerName') =>
+  Buffer.from(new AsnCertificate(pem)[which].toArrayBuffer()).toString('hex');
 
 let work: string;
 let state: StateCertificates;
@@ -78,8 +100,18 @@ describe('state directory', () => {
     expect(serverCert.checkHost('gateway.sandbox.push.apple.com')).toBe('gateway.sandbox.push.apple.com');
   });
 
+  it('passes OpenSSL\'s strict verification (Python 3.13\'s default): key identifiers, issuer name byte for byte', async () => {
+    expect(state.createdCa).toBe(true);
+    const strict = await run(OPENSSL, ['verify', '-x509_strict', '-CAfile', state.ca.certPath, join(state.dir, 'server.pem')]);
+    expect(strict.code, strict.stdout + strict.stderr).toBe(0);
+    expect(nameBytes(state.server.cert, 'issuerName')).toBe(nameBytes(state.ca.cert, 'subjectName'));
+    const server = new AsnCertificate(state.server.cert);
+    expect(server.signatureAlgorithm).toMatchObject({ hash: { name: 'SHA-256' } });
+  });
+
   it('is reused on the next start: same CA, same server certificate', async () => {
     const again = await loadOrCreateState(state.dir);
+    expect(again.createdCa).toBe(false);
     expect(new X509Certificate(again.ca.cert).fingerprint256).toBe(new X509Certificate(state.ca.cert).fingerprint256);
     expect(again.ca.key).toBe(state.ca.key);
     expect(again.server).toEqual(state.server);
@@ -94,6 +126,49 @@ describe('state directory', () => {
     expect(second.server.cert).not.toBe(first.server.cert);
     expect(new X509Certificate(second.server.cert).verify(new X509Certificate(first.ca.cert).publicKey)).toBe(true);
     expect(await readFile(join(dir, 'server.pem'), 'utf8')).toBe(second.server.cert);
+  });
+
+  it('loads a state made before selfsigned made the CA, and signs a new server certificate with that CA', async () => {
+    // The CA as the earlier code made it: @peculiar/x509, a JSON subject, PKCS#8 key.
+    const dir = join(work, 'earlier');
+    await mkdir(dir, { mode: 0o700 });
+    const key = await generateKey('rsa');
+    const notBefore = new Date(Date.now() - 60_000);
+    const caCert = await issueCertificate({
+      subject: [{ CN: ['apns-mock-gateway local CA'] }, { O: ['apns-mock-gateway'] }],
+      subjectKey: key,
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + 3650 * 86_400_000),
+      extensions: [
+        new BasicConstraintsExtension(true, 0, true),
+        new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
+      ],
+    });
+    await writeFile(join(dir, 'ca.pem'), caCert);
+    await writeFile(join(dir, 'ca-key.pem'), privateKeyPem(key), { mode: 0o600 });
+
+    const loaded = await loadOrCreateState(dir);
+    expect(loaded.createdCa).toBe(false);
+    expect(loaded.ca.cert).toBe(caCert);
+    expect(nameBytes(loaded.server.cert, 'issuerName')).toBe(nameBytes(caCert, 'subjectName'));
+    const strict = await run(OPENSSL, ['verify', '-x509_strict', '-CAfile', join(dir, 'ca.pem'), join(dir, 'server.pem')]);
+    expect(strict.code, strict.stdout + strict.stderr).toBe(0);
+  });
+
+  it('creates directories 0700 and key files 0600 even with umask 000', async () => {
+    const dir = join(work, 'umask', 'nested', 'state');
+    const made = await withOpenUmask(() => loadOrCreateState(dir));
+    expect(made.createdCa).toBe(true);
+    for (const directory of [join(work, 'umask'), join(work, 'umask', 'nested'), dir]) expect(mode(directory)).toBe(0o700);
+    expect(mode(join(dir, 'ca-key.pem'))).toBe(0o600);
+    expect(mode(join(dir, 'server-key.pem'))).toBe(0o600);
+    expect(mode(join(dir, 'ca.pem'))).toBe(0o644);
+
+    const bundle = await withOpenUmask(() => writeProviderBundle(join(dir, 'client'), production, made.ca, {}));
+    expect(mode(join(dir, 'client'))).toBe(0o700);
+    expect(mode(bundle.key)).toBe(0o600);
+    expect(mode(bundle.p12)).toBe(0o600);
+    expect(mode(bundle.cert)).toBe(0o644);
   });
 
   it('agrees on one CA when several starts race on an empty directory', async () => {
@@ -346,6 +421,9 @@ describe('apns-mock certs', () => {
     expect(result.stdout).toContain('passphrase: apns-mock');
     expect(result.stdout).toContain('openssl pkcs12 -in cert.p12 -out apple_push_notification_production.pem -nodes -clcerts');
     expect(result.stdout).toContain(join('out', 'cert.p12'));
+    const ca = new X509Certificate(state.ca.cert);
+    expect(result.stdout).toContain(`issued by    CN=apns-mock-gateway local CA, O=apns-mock-gateway (SHA-256 ${ca.fingerprint256})`);
+    expect(result.stderr).toBe('');
     expect((await readdir(join(cwd, 'out'))).sort()).toEqual(['ca.pem', 'cert.p12', 'cert.pem', 'key.pem']);
     expect(await readFile(join(cwd, 'out', 'ca.pem'), 'utf8')).toBe(state.ca.cert);
     expect(mode(join(cwd, 'out', 'key.pem'))).toBe(0o600);
@@ -381,8 +459,27 @@ describe('apns-mock certs', () => {
   it('creates the state directory when it is missing', async () => {
     const result = await apnsMock('certs', '--topic', 'com.example.cli', '--out', 'fresh-out', '--state', 'fresh-state', '--json');
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const fresh = new X509Certificate(await readFile(join(cwd, 'fresh-state', 'ca.pem'), 'utf8'));
+    expect(result.stderr).toContain('No usable CA in fresh-state: created a new one, CN=apns-mock-gateway local CA, O=apns-mock-gateway');
+    expect(result.stderr).toContain(`(SHA-256 ${fresh.fingerprint256})`);
+    expect(fresh.fingerprint256).not.toBe(new X509Certificate(state.ca.cert).fingerprint256);
+
+    const reused = await apnsMock('certs', '--topic', 'com.example.cli', '--out', 'fresh-out', '--state', 'fresh-state', '--json');
+    expect(reused.code, reused.stderr).toBe(0);
+    expect(reused.stderr).toBe('');
     expect(await readFile(join(cwd, 'fresh-out', 'ca.pem'), 'utf8')).toBe(await readFile(join(cwd, 'fresh-state', 'ca.pem'), 'utf8'));
     expect(mode(join(cwd, 'fresh-state', 'ca-key.pem'))).toBe(0o600);
+  });
+
+  it('--out and its missing parents are created 0700, the key and the .p12 0600, even with umask 000', async () => {
+    const out = 'open/umask/out';
+    const result = await withOpenUmask(() => apnsMock('certs', '--topic', 'com.example.cli', '--out', out, '--state', state.dir));
+    expect(result.code, result.stderr).toBe(0);
+    for (const directory of ['open', 'open/umask', 'open/umask/out']) expect(mode(join(cwd, directory))).toBe(0o700);
+    expect(mode(join(cwd, 'open/umask/out/key.pem'))).toBe(0o600);
+    expect(mode(join(cwd, 'open/umask/out/cert.p12'))).toBe(0o600);
+    expect(mode(join(cwd, 'open/umask/out/cert.pem'))).toBe(0o644);
   });
 
   it.each([

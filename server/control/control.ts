@@ -1,15 +1,19 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OUTCOMES, WaitTimeoutError, type Outcome, type RecordFilter, type Recorder } from '../recorder/index.js';
+import { OUTCOMES, type Outcome, type RecordFilter, type Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
-import { RuleError, parseRuleSpec, type RuleSet } from '../rules/index.js';
+import { parseRuleSpec, type RuleSet } from '../rules/index.js';
 import type { BinaryGateway } from '../binary/index.js';
 import type { Http2Gateway } from '../http2/index.js';
-import { KeyStoreError, type KeyStore } from '../keys/index.js';
+import type { KeyStore } from '../keys/index.js';
 import { RevocationError, type CertificateRevocations } from '../certs/index.js';
-import { HttpError, durationParam, intParam, readJson, sendJson } from './http.js';
+import { HttpError, decodePathSegment, durationParam, intParam, readJson, sendError, sendJson } from './http.js';
 import { connectionSourcesOf, openEventStream, serveInspector } from '../inspector/index.js';
+import { RequestGuard } from './guard.js';
+import { asObject, parseDeviceScope } from './input.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, streamRecordLines, streamRecordPage } from './stream.js';
+import { MAX_WAIT_MS, MAX_WAITERS, WaitRoom } from './waiters.js';
 
 export interface ControlApiOptions {
   host?: string;
@@ -28,12 +32,18 @@ export interface ControlApiOptions {
   revocations?: CertificateRevocations;
   /** Extra facts for GET /stats and GET / (ports, state directory). */
   describe?: () => Record<string, unknown>;
+  /**
+   * Host names (`name`, or `name:port`) the API answers to besides the address it is bound
+   * to (and `localhost` when that is loopback): a request naming any other Host is refused,
+   * which is what stops a web page that re-points its own name at this address (DNS rebinding).
+   */
+  controlAllowedHosts?: readonly string[];
+  /** Open `GET /records/wait` requests at once; more are refused with 503. Default 1000. */
+  maxWaiters?: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith('127.');
-
-const ENVIRONMENTS = new Set(['development', 'production']);
 
 function recordFilter(params: URLSearchParams): RecordFilter {
   const filter: RecordFilter = {};
@@ -63,51 +73,35 @@ function recordFilter(params: URLSearchParams): RecordFilter {
   return filter;
 }
 
-function scope(body: Record<string, unknown>, where: string) {
-  if (typeof body.token !== 'string' || !/^[0-9a-fA-F\s<>]+$/.test(body.token)) throw new HttpError(400, `${where}: "token" must be a hex string`);
-  if (body.topic !== undefined && body.topic !== null && typeof body.topic !== 'string') throw new HttpError(400, `${where}: "topic" must be a string`);
-  if (body.environment !== undefined && body.environment !== null && !ENVIRONMENTS.has(body.environment as string)) {
-    throw new HttpError(400, `${where}: "environment" must be "development" or "production"`);
-  }
-  if (body.timestamp !== undefined && !(Number.isInteger(body.timestamp) && (body.timestamp as number) >= 0)) {
-    throw new HttpError(400, `${where}: "timestamp" must be UNIX seconds`);
-  }
-  return {
-    token: body.token,
-    topic: (body.topic as string | null | undefined) ?? null,
-    environment: (body.environment as 'development' | 'production' | null | undefined) ?? null,
-    timestamp: body.timestamp as number | undefined,
-  };
-}
-
-const asObject = (value: unknown, where: string): Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, `${where}: the body must be a JSON object`);
-  return value as Record<string, unknown>;
-};
-
 /**
  * The HTTP/JSON control API (default 127.0.0.1:2198): records, rules, devices, feedback,
  * connections and stats, for pipelines in any language.
  */
 export class ControlApi {
   private readonly server: Server;
+  private guard: RequestGuard | null = null;
+  private readonly waits: WaitRoom;
 
   constructor(private readonly options: ControlApiOptions) {
     const host = options.host ?? '127.0.0.1';
     if (!isLoopback(host) && !options.token) {
       throw new Error(`the control API may bind to ${host} only with a control token (--control-token): it can change the simulator`);
     }
+    this.waits = new WaitRoom(options.recorder, options.maxWaiters ?? MAX_WAITERS);
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
         if (response.headersSent) {
           response.destroy();
           return;
         }
-        if (error instanceof HttpError) sendJson(response, error.status, { error: error.message });
-        else if (error instanceof RuleError || error instanceof KeyStoreError) sendJson(response, 400, { error: error.message });
-        else sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) });
+        sendError(response, error);
       });
     });
+  }
+
+  /** `GET /records/wait` requests open now. */
+  get openWaits(): number {
+    return this.waits.size;
   }
 
   private revocationList(): CertificateRevocations {
@@ -121,9 +115,13 @@ export class ControlApi {
   }
 
   async listen(): Promise<AddressInfo> {
-    this.server.listen(this.options.port ?? 2198, this.options.host ?? '127.0.0.1');
+    const host = this.options.host ?? '127.0.0.1';
+    this.server.listen(this.options.port ?? 2198, host);
     await once(this.server, 'listening');
-    return this.server.address() as AddressInfo;
+    const address = this.server.address() as AddressInfo;
+    // Known only now when the port was 0.
+    this.guard = new RequestGuard({ boundHost: host, port: address.port, allowedHosts: this.options.controlAllowedHosts });
+    return address;
   }
 
   get port(): number {
@@ -137,8 +135,16 @@ export class ControlApi {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://control');
-    const method = request.method ?? 'GET';
+    this.guard?.check(request);
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://control');
+    } catch {
+      throw new HttpError(400, `the request target ${JSON.stringify(request.url)} is not a path`);
+    }
+    // HEAD is answered as GET is, without the body (node leaves it out).
+    const headOnly = request.method === 'HEAD';
+    const method = headOnly ? 'GET' : (request.method ?? 'GET');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const params = url.searchParams;
     // The inspector page and its script hold no data, so a browser loads them without the
@@ -165,34 +171,27 @@ export class ControlApi {
           rules: rules.size,
           devices: registry.devices().length,
           pendingFeedback: registry.pendingFeedback().length,
+          openWaits: this.waits.size,
           ...this.options.describe?.(),
         });
-      case 'GET /records':
-        return sendJson(response, 200, recorder.list(recordFilter(params), intParam(params, 'limit', 1)));
-      case 'GET /records.jsonl': {
-        const lines = recorder.find(recordFilter(params)).map((r) => JSON.stringify(r)).join('\n');
-        response.writeHead(200, { 'content-type': 'application/x-ndjson', 'content-disposition': 'attachment; filename="records.jsonl"' });
-        response.end(lines === '' ? '' : `${lines}\n`);
-        return;
-      }
-      case 'GET /records/wait': {
-        const count = intParam(params, 'count', 1) ?? 1;
-        const timeoutMs = durationParam(params, 'timeout') ?? 5000;
+      case 'GET /records': {
         const filter = recordFilter(params);
-        try {
-          return sendJson(response, 200, await recorder.waitFor(filter, { count, timeoutMs }));
-        } catch (error) {
-          if (!(error instanceof WaitTimeoutError)) throw error;
-          return sendJson(response, 408, { error: error.message, matched: error.matched, records: error.seen });
-        }
+        const limit = intParam(params, 'limit', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
+        return streamRecordPage(response, recorder, { filter, limit, url, headOnly });
       }
+      case 'GET /records.jsonl': {
+        const filter = recordFilter(params);
+        return streamRecordLines(response, recorder, filter, intParam(params, 'limit', 1) ?? Infinity, headOnly);
+      }
+      case 'GET /records/wait':
+        return this.waitForRecords(request, response, params);
       case 'GET /events':
-        return openEventStream(request, response, params, { recorder, connections: connectionSourcesOf(this.options) });
+        return openEventStream(request, response, params, { recorder, connections: connectionSourcesOf(this.options) }, headOnly);
       case 'DELETE /records':
         recorder.clear();
         return sendJson(response, 200, { cleared: true });
       case 'GET /connections':
-        return sendJson(response, 200, [...gateway.connections(), ...(http2?.connectionList() ?? [])]);
+        return sendJson(response, 200, [...gateway.connections(), ...(http2?.connections() ?? [])]);
       case 'POST /connections/shutdown':
         return sendJson(response, 200, { shutdown: gateway.shutdown() + (http2?.shutdown() ?? 0) });
       case 'GET /keys':
@@ -237,7 +236,7 @@ export class ControlApi {
         const body = await readJson(request);
         const list = Array.isArray(body) ? body : [body];
         // All are checked before any is registered: a refused array changes nothing.
-        const scopes = list.map((item, i) => scope(asObject(item, `devices[${i}]`), `devices[${i}]`));
+        const scopes = list.map((item, i) => parseDeviceScope(asObject(item, `devices[${i}]`), `devices[${i}]`));
         const added = scopes.map((s) => registry.register(s.token, s));
         return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
       }
@@ -247,7 +246,7 @@ export class ControlApi {
       case 'POST /feedback': {
         const body = await readJson(request);
         const list = Array.isArray(body) ? body : [body];
-        const scopes = list.map((item, i) => scope(asObject(item, `uninstall[${i}]`), `uninstall[${i}]`));
+        const scopes = list.map((item, i) => parseDeviceScope(asObject(item, `uninstall[${i}]`), `uninstall[${i}]`));
         const added = scopes.map((s) => registry.uninstall(s.token, s));
         return sendJson(response, 201, Array.isArray(body) ? added : added[0]);
       }
@@ -255,17 +254,17 @@ export class ControlApi {
     if (method === 'POST' && (match = /^\/connections\/(\d+)\/shutdown$/.exec(path))) {
       const id = Number(match[1]);
       const count = gateway.shutdown(id) + (http2?.shutdown(id) ?? 0);
-      const known = [...gateway.connections(), ...(http2?.connectionList() ?? [])].some((c) => c.id === id);
+      const known = [...gateway.connections(), ...(http2?.connections() ?? [])].some((c) => c.id === id);
       if (count === 0 && !known) throw new HttpError(404, `no open connection ${id}`);
       return sendJson(response, 200, { shutdown: count });
     }
     if (method === 'DELETE' && (match = /^\/rules\/([^/]+)$/.exec(path))) {
-      const id = decodeURIComponent(match[1]);
+      const id = decodePathSegment(match[1]);
       if (!rules.remove(id)) throw new HttpError(404, `no rule "${id}"`);
       return sendJson(response, 200, { removed: id });
     }
     if (method === 'DELETE' && (match = /^\/keys\/([^/]+)$/.exec(path))) {
-      const keyId = decodeURIComponent(match[1]);
+      const keyId = decodePathSegment(match[1]);
       if (!(await this.keyStore().remove(keyId))) throw new HttpError(404, `no key "${keyId}"`);
       return sendJson(response, 200, { removed: keyId });
     }
@@ -274,7 +273,25 @@ export class ControlApi {
       return sendJson(response, 200, { removed: match[1].toLowerCase() });
     }
     const known = ENDPOINT_PATHS.some((pattern) => pattern.test(path));
-    throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no endpoint ${path}; GET / lists them`);
+    throw new HttpError(known ? 405 : 404, known ? `${request.method} is not allowed on ${path}` : `no endpoint ${path}; GET / lists them`);
+  }
+
+  /** `GET /records/wait`: bounded in time and in number, and let go as soon as its client is. */
+  private async waitForRecords(request: IncomingMessage, response: ServerResponse, params: URLSearchParams): Promise<void> {
+    const count = intParam(params, 'count', 1) ?? 1;
+    const timeoutMs = durationParam(params, 'timeout', MAX_WAIT_MS) ?? 5000;
+    const filter = recordFilter(params);
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    response.once('close', onClose);
+    try {
+      const result = await this.waits.wait(filter, count, timeoutMs, gone.signal);
+      if (result.status === 'aborted') return;
+      if (result.status === 'matched') return sendJson(response, 200, result.records);
+      return sendJson(response, 408, { error: result.message, code: 'ERR_APNS_WAIT_TIMEOUT', matched: result.matched, records: result.seen });
+    } finally {
+      response.off('close', onClose);
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { encodeFeedbackTuples } from '../../protocol/binary/index.js';
+import { encodeFeedbackTuple } from '../../protocol/binary/index.js';
+import { MAX_TOKEN_BYTES, isHexToken, normalizeToken } from '../../common/token.js';
 import { identityOf, peerOf, tlsServerOptions, type ProviderListenerOptions } from '../tls/index.js';
 import type { DeviceRegistry, UninstalledToken } from '../registry/index.js';
 
@@ -16,6 +17,34 @@ export interface FeedbackDelivery {
   topic: string | null;
   environment: string | null;
   tuples: UninstalledToken[];
+  /** Entries that could not be written as a tuple (a token that is not hex or too long, a time past 2106): left out, never sent. */
+  skipped: UninstalledToken[];
+}
+
+/** The tuple's time is an unsigned 32-bit count of seconds. */
+const MAX_TUPLE_TIMESTAMP = 0xffff_ffff;
+
+/**
+ * The tuples for a delivery, each checked before it is encoded: whatever reached the
+ * registry (every entry point checks tokens, but a library caller may not), one bad entry
+ * is left out instead of throwing in the connection handler and taking the process down.
+ */
+export function encodeDeliverable(entries: readonly UninstalledToken[]): { bytes: Buffer; tuples: UninstalledToken[]; skipped: UninstalledToken[] } {
+  const parts: Buffer[] = [];
+  const tuples: UninstalledToken[] = [];
+  const skipped: UninstalledToken[] = [];
+  for (const entry of entries) {
+    const hex = typeof entry.token === 'string' ? normalizeToken(entry.token) : '';
+    const deliverable =
+      isHexToken(hex) && hex.length / 2 <= MAX_TOKEN_BYTES && Number.isInteger(entry.timestamp) && entry.timestamp >= 0 && entry.timestamp <= MAX_TUPLE_TIMESTAMP;
+    if (!deliverable) {
+      skipped.push(entry);
+      continue;
+    }
+    parts.push(encodeFeedbackTuple({ timestamp: entry.timestamp, token: hex }));
+    tuples.push(entry);
+  }
+  return { bytes: Buffer.concat(parts), tuples, skipped };
 }
 
 /**
@@ -58,11 +87,19 @@ export class FeedbackService extends EventEmitter {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
-    const identity = identityOf(socket);
-    const environment = identity.environment === 'unknown' ? null : identity.environment;
-    const tuples = this.options.registry.takeFeedback(identity.topic, environment);
-    const delivery: FeedbackDelivery = { peer: peerOf(socket), topic: identity.topic, environment, tuples };
-    socket.end(encodeFeedbackTuples(tuples));
+    let delivery: FeedbackDelivery;
+    try {
+      const identity = identityOf(socket);
+      const environment = identity.environment === 'unknown' ? null : identity.environment;
+      const { bytes, tuples, skipped } = encodeDeliverable(this.options.registry.takeFeedback(identity.topic, environment));
+      delivery = { peer: peerOf(socket), topic: identity.topic, environment, tuples, skipped };
+      socket.end(bytes);
+    } catch (error) {
+      // A connection handler that throws ends the process; this one ends the connection.
+      socket.destroy();
+      this.emit('deliveryError', error);
+      return;
+    }
     this.emit('delivery', delivery);
   }
 }

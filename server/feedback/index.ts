@@ -1,1 +1,1 @@
-export { FeedbackService, type FeedbackDelivery, type FeedbackServiceOptions } from './feedback.js';
+export { FeedbackService, encodeDeliverable, type FeedbackDelivery, type FeedbackServiceOptions } from './feedback.js';

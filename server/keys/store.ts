@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import { ApnsMockError } from '../../common/errors.js';
 import { KEY_ID_LENGTH, TEAM_ID_LENGTH } from '../../protocol/http2/index.js';
 import type { ApnsEnvironment } from '../certs/index.js';
 import { KEY_FILE_MODE, writeFileAtomic } from '../certs/files.js';
@@ -44,25 +45,45 @@ export interface SigningKey extends ProviderKeyInfo {
   privateKey: string;
 }
 
-export class KeyStoreError extends Error {
-  override name = 'KeyStoreError';
-  readonly code = 'ERR_APNS_KEY_STORE';
+export class KeyStoreError extends ApnsMockError {
+  constructor(message: string) {
+    super('ERR_APNS_KEY_STORE', message);
+  }
 }
 
-const ID = /^[A-Za-z0-9]+$/;
+/** Apple's key and team ids: upper-case letters and digits. The one rule for an id that names a file. */
+const ID = /^[A-Z0-9]+$/;
 
 export function checkKeyId(keyId: unknown): string {
   if (typeof keyId !== 'string' || keyId.length !== KEY_ID_LENGTH || !ID.test(keyId)) {
-    throw new KeyStoreError(`a key id is ${KEY_ID_LENGTH} letters or digits, e.g. ABC123DEFG; got ${JSON.stringify(keyId)}`);
+    throw new KeyStoreError(`a key id is ${KEY_ID_LENGTH} upper-case letters or digits, e.g. ABC123DEFG; got ${quoted(keyId)}`);
   }
   return keyId;
 }
 
 export function checkTeamId(teamId: unknown): string {
   if (typeof teamId !== 'string' || teamId.length !== TEAM_ID_LENGTH || !ID.test(teamId)) {
-    throw new KeyStoreError(`a team id is ${TEAM_ID_LENGTH} letters or digits, e.g. DEF123GHIJ; got ${JSON.stringify(teamId)}`);
+    throw new KeyStoreError(`a team id is ${TEAM_ID_LENGTH} upper-case letters or digits, e.g. DEF123GHIJ; got ${quoted(teamId)}`);
   }
   return teamId;
+}
+
+const quoted = (value: unknown) => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+};
+
+const isKeyId = (value: string) => value.length === KEY_ID_LENGTH && ID.test(value);
+
+/**
+ * The file `name` inside `dir`, checked to stay there after resolving: the second guard, after
+ * the id check, so that no future caller can turn an id into a path elsewhere.
+ */
+function fileInside(dir: string, name: string): string {
+  const root = resolve(dir);
+  const path = resolve(root, name);
+  if (!path.startsWith(root + sep)) throw new KeyStoreError(`"${name}" would leave the key directory`);
+  return path;
 }
 
 function environmentsOf(input: AddKeyOptions['environments']): ApnsEnvironment[] {
@@ -102,7 +123,7 @@ export const p8FileName = (keyId: string) => `AuthKey_${keyId}.p8`;
 /** Writes a .p8 with mode 0600; returns its path. */
 export async function writeP8(dir: string, keyId: string, privateKey: string): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const path = join(dir, p8FileName(keyId));
+  const path = fileInside(dir, p8FileName(checkKeyId(keyId)));
   await writeFileAtomic(path, privateKey, KEY_FILE_MODE);
   return path;
 }
@@ -148,8 +169,9 @@ export class KeyStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      const path = join(store.dir!, name);
+    // Only files named as the store names them: anything else there is not a key.
+    for (const name of names.filter((n) => n.endsWith('.json') && isKeyId(n.slice(0, -'.json'.length))).sort()) {
+      const path = fileInside(store.dir!, name);
       const key = parseStored(await readFile(path, 'utf8'), path);
       store.keys.set(key.keyId, key);
     }
@@ -198,10 +220,10 @@ export class KeyStore {
 
   /** Reads a key's file again (it may have been replaced); null when there is none. */
   async reload(keyId: string): Promise<ProviderKey | null> {
-    if (this.dir === null || !ID.test(keyId)) return this.keys.get(keyId) ?? null;
+    if (this.dir === null || !isKeyId(keyId)) return this.keys.get(keyId) ?? null;
     let text: string;
     try {
-      text = await readFile(join(this.dir, `${keyId}.json`), 'utf8');
+      text = await readFile(this.fileOf(keyId), 'utf8');
     } catch {
       return this.keys.get(keyId) ?? null;
     }
@@ -219,16 +241,23 @@ export class KeyStore {
     return true;
   }
 
+  /** Throws KeyStoreError for anything but a key id, so no id reaches the file system unchecked. */
   async remove(keyId: string): Promise<boolean> {
+    checkKeyId(keyId);
     const had = this.keys.delete(keyId);
-    if (this.dir !== null) await rm(join(this.dir, `${keyId}.json`), { force: true });
+    if (this.dir !== null) await rm(this.fileOf(keyId), { force: true });
     return had;
+  }
+
+  /** The file of a key id: checked as an id, then as a path inside the store's directory. */
+  private fileOf(keyId: string): string {
+    return fileInside(this.dir!, `${checkKeyId(keyId)}.json`);
   }
 
   private async persist(entry: ProviderKey): Promise<void> {
     if (this.dir === null) return;
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const { key: _key, ...stored } = entry;
-    await writeFileAtomic(join(this.dir, `${entry.keyId}.json`), `${JSON.stringify(stored, null, 2)}\n`, 0o644);
+    await writeFileAtomic(this.fileOf(entry.keyId), `${JSON.stringify(stored, null, 2)}\n`, 0o644);
   }
 }

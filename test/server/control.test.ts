@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Status, decodeErrorResponse, encodeEnhanced, encodeNotification, encodeErrorResponse } from '../../protocol/binary/index.js';
-import { startSimulator, type NotificationRecord, type Simulator } from '../../server/index.js';
+import { startSimulator, type NotificationRecord, type RecordInput, type Simulator } from '../../server/index.js';
 import { connectProvider } from '../support/provider-connection.js';
 import { openProvider, sendFrames } from '../support/provider-socket.js';
 
@@ -53,6 +53,12 @@ async function connectionIdOf(socket: TLSSocket): Promise<number> {
 }
 
 const ids = (records: NotificationRecord[]) => records.map((r) => r.identifier);
+
+/** A record as the gateway would make it, given straight to the recorder (many, quickly). */
+const syntheticInput = (i: number): RecordInput => {
+  const bytes = frame(1000 + i);
+  return { connection: { id: 999, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' }, command: 2, identifier: 1000 + i, bytes, outcome: 'accepted' };
+};
 
 beforeAll(async () => {
   sim = await startSimulator();
@@ -155,6 +161,44 @@ describe('GET /records and its filters', () => {
     expect(accepted.body.trimEnd().split('\n').map((l) => JSON.parse(l).identifier)).toEqual([1, 2, 5]);
     const none = await get<string>('/records.jsonl?identifier=99');
     expect(none.body).toBe('');
+  });
+
+  it('GET /records pages: a bare array, the cursor of the next page in X-Next-Since and Link, none on the last', async () => {
+    const pages: (number | null)[][] = [];
+    const links: (string | null)[] = [];
+    let path: string | null = '/records?outcome=accepted,rejected,discarded&limit=2';
+    while (path !== null) {
+      const reply: Reply<NotificationRecord[]> = await get<NotificationRecord[]>(path);
+      expect(reply.status).toBe(200);
+      pages.push(ids(reply.body));
+      const next = reply.headers.get('x-next-since');
+      links.push(reply.headers.get('link'));
+      if (next === null) {
+        path = null;
+        continue;
+      }
+      expect(Number(next)).toBe(reply.body[reply.body.length - 1].seq);
+      expect(reply.headers.get('link')).toBe(`</records?outcome=accepted%2Crejected%2Cdiscarded&limit=2&since=${next}>; rel="next"`);
+      path = /^<([^>]+)>/.exec(reply.headers.get('link')!)![1];
+    }
+    expect(pages).toEqual([[1, 2], [3, 4], [5]]);
+    expect(links[2]).toBeNull();
+  });
+
+  it('GET /records answers at most 1000 records when no limit is given, and at most 10000 when asked', async () => {
+    for (let i = 0; i < 1500; i++) sim.recorder.add(syntheticInput(i));
+    const page = await get<NotificationRecord[]>('/records');
+    expect(page.body.length).toBe(1000);
+    expect(Number(page.headers.get('x-next-since'))).toBe(page.body[999].seq);
+    const rest = await get<NotificationRecord[]>(`/records?since=${page.headers.get('x-next-since')}&limit=10000`);
+    expect(rest.body.length).toBe(505);
+    expect(rest.headers.get('x-next-since')).toBeNull();
+    const tooMany = await get('/records?limit=10001');
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toBe('query parameter limit must be at most 10000; got 10001');
+    // The JSON Lines download is not paged: every record kept.
+    const lines = await get<string>('/records.jsonl');
+    expect(lines.body.trimEnd().split('\n').length).toBe(1505);
   });
 
   it('DELETE /records clears them; the totals in /stats remain', async () => {
@@ -358,7 +402,12 @@ describe('devices, uninstall and feedback', () => {
   });
 
   const badDevices: [string, unknown, RegExp][] = [
-    ['a token that is not hex', { token: 'not-hex' }, /devices\[0\]: "token" must be a hex string/],
+    ['a token that is not hex', { token: 'not-hex' }, /devices\[0\]: "token" must be hex digits/],
+    ['a token of 1 MiB', { token: 'ab'.repeat(512 * 1024 - 16) }, /devices\[0\]: "token" is \d+ bytes; at most 100 are taken/],
+    ['a token of 101 bytes', { token: 'ab'.repeat(101) }, /"token" is 101 bytes; at most 100/],
+    ['an empty token in brackets', { token: '<>' }, /devices\[0\]: "token" is empty/],
+    ['a token with an odd number of digits', { token: 'abc' }, /odd number of hex digits/],
+    ['a token that is not a string', { token: 42 }, /"token" must be a hex string/],
     ['an unknown environment', { token: TOKEN, environment: 'staging' }, /"environment" must be "development" or "production"/],
     ['a topic that is not a string', { token: TOKEN, topic: 7 }, /"topic" must be a string/],
     ['a number', 42, /the body must be a JSON object/],
@@ -394,14 +443,45 @@ describe('devices, uninstall and feedback', () => {
     expect((await get('/devices')).body).toEqual([]);
     const uninstall = await post('/uninstall', [{ token: TOKEN }, { token: 'xyz' }]);
     expect(uninstall.status).toBe(400);
-    expect(uninstall.body.error).toMatch(/^uninstall\[1\]: "token" must be a hex string/);
+    expect(uninstall.body.error).toMatch(/^uninstall\[1\]: "token" must be hex digits/);
     expect((await get('/feedback')).body).toEqual([]);
   });
 
-  it('POST /uninstall refuses a bad timestamp', async () => {
-    const reply = await post('/uninstall', { token: TOKEN, timestamp: -5 });
-    expect(reply.status).toBe(400);
-    expect(reply.body.error).toMatch(/uninstall\[0\]: "timestamp" must be UNIX seconds/);
+  for (const timestamp of [-5, 1e300, 2 ** 32, 1.5, '1700000000']) {
+    it(`POST /uninstall refuses the timestamp ${JSON.stringify(timestamp)} with 400 and queues nothing`, async () => {
+      const reply = await post('/uninstall', { token: TOKEN, timestamp });
+      expect(reply.status).toBe(400);
+      expect(reply.body).toMatchObject({ code: 'ERR_APNS_CONTROL_BAD_REQUEST' });
+      expect(reply.body.error).toMatch(/uninstall\[0\]: "timestamp" must be UNIX seconds, a whole number from 0 to 4294967295/);
+      expect((await get('/feedback')).body).toEqual([]);
+    });
+  }
+
+  it('POST /uninstall takes the largest timestamp a feedback tuple holds', async () => {
+    expect((await post('/uninstall', { token: TOKEN, timestamp: 2 ** 32 - 1 })).status).toBe(201);
+  });
+
+  for (const [name, token] of [
+    ['over 65,535 bytes (the feedback tuple cannot hold it)', 'ab'.repeat(70_000)],
+    ['of 101 bytes', 'ab'.repeat(101)],
+    ['"<>" (empty)', '<>'],
+  ] as const) {
+    it(`POST /uninstall refuses a token ${name} with 400; feedback still works`, async () => {
+      const reply = await post('/uninstall', { token });
+      expect(reply.status).toBe(400);
+      expect(reply.body.code).toBe('ERR_APNS_INPUT');
+      expect((await get('/feedback')).body).toEqual([]);
+      const read = await sendFrames(sim.ports.feedback, sim.credentials, []);
+      expect(read).toMatchObject({ closed: true });
+      expect(read.received.length).toBe(0);
+    });
+  }
+
+  it('a token of 100 bytes, Apple style with brackets and spaces, is taken and kept as lower-case hex', async () => {
+    const spaced = `<${'AB CD '.repeat(50).trim()}>`;
+    const reply = await post('/devices', { token: spaced });
+    expect(reply.status).toBe(201);
+    expect(reply.body.token).toBe('abcd'.repeat(50));
   });
 });
 
@@ -476,6 +556,56 @@ describe('mistakes', () => {
     const { status, body } = await post('/rules', `[${'0,'.repeat(600_000)}0]`);
     expect(status).toBe(413);
     expect(body.error).toMatch(/request body over 1048576 bytes/);
+    expect(body.code).toBe('ERR_APNS_CONTROL_BODY_TOO_LARGE');
+  });
+
+  it('every error is JSON with an error text and a stable code', async () => {
+    const cases: [Promise<Reply>, number, string][] = [
+      [get('/recordz'), 404, 'ERR_APNS_CONTROL_NOT_FOUND'],
+      [call('PUT', '/records'), 405, 'ERR_APNS_CONTROL_METHOD_NOT_ALLOWED'],
+      [post('/rules', '{'), 400, 'ERR_APNS_CONTROL_BAD_REQUEST'],
+      [post('/rules', { match: {}, action: { type: 'explode' } }), 400, 'ERR_APNS_RULE'],
+      [get('/records?limit=0'), 400, 'ERR_APNS_CONTROL_BAD_REQUEST'],
+      [get('/records/wait?timeout=soon'), 400, 'ERR_APNS_INPUT'],
+    ];
+    for (const [reply, status, code] of cases) {
+      const { status: got, body, headers } = await reply;
+      expect({ got, code: body.code }).toEqual({ got: status, code });
+      expect(typeof body.error).toBe('string');
+      expect(headers.get('content-type')).toMatch(/^application\/json/);
+    }
+  });
+
+  for (const path of ['/rules/%E0%A4%A', '/keys/%ZZ', '/rules/%']) {
+    it(`a malformed %-escape in the path (${path}) is 400, not 500`, async () => {
+      const { status, body } = await del(path);
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ code: 'ERR_APNS_CONTROL_BAD_REQUEST' });
+      expect(body.error).toMatch(/malformed %-escape/);
+    });
+  }
+
+  for (const path of ['/health', '/stats', '/records', '/records.jsonl', '/rules', '/events']) {
+    it(`HEAD ${path} answers as GET does, without a body`, async () => {
+      const head = await fetch(`${sim.controlUrl}${path}`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      const got = await fetch(`${sim.controlUrl}${path}`);
+      expect(head.headers.get('content-type')).toBe(got.headers.get('content-type'));
+      await got.body?.cancel();
+    });
+  }
+
+  it('HEAD on a path with no GET is still 405', async () => {
+    expect((await fetch(`${sim.controlUrl}/uninstall`, { method: 'HEAD' })).status).toBe(405);
+  });
+
+  it('a wait timeout above 10 minutes is 400, not a timer that wraps to 1 ms', async () => {
+    for (const timeout of ['36000m', '11m', `${2 ** 31}`]) {
+      const { status, body } = await get(`/records/wait?timeout=${timeout}`);
+      expect(status).toBe(400);
+      expect(body.error).toMatch(/query parameter timeout must be at most 10 min/);
+    }
   });
 });
 

@@ -38,11 +38,10 @@ export class ApiError extends Error {
 
 /** One control API call; the API's own `error` text becomes the message of a failure. */
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: headers({ accept: 'application/json' }) };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = headers({ accept: 'application/json', 'content-type': 'application/json' });
-  }
+  // Every changing request says JSON, with a body or without: the control API refuses one that does not.
+  const changing = method !== 'GET' && method !== 'HEAD';
+  const init: RequestInit = { method, headers: headers(changing ? { accept: 'application/json', 'content-type': 'application/json' } : { accept: 'application/json' }) };
+  if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(path, init);
   const text = await response.text();
   let parsed: unknown = null;

@@ -7,7 +7,10 @@ import { BinaryClientError } from '../binary/outcome.js';
  * or above a GOAWAY's last stream id) never set it.
  */
 interface Http2OutcomeBase {
-  /** The request's apns-id: the one given, or the one the client made; the same on every attempt. */
+  /**
+   * The request's apns-id: the one given, or the one the client made; the same on every attempt. Kept
+   * as the response carries it: Apple echoes the client's as sent, and makes its own in upper case.
+   */
   apnsId: string;
   /** Requests written for this notification. */
   attempts: number;

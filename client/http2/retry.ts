@@ -1,8 +1,12 @@
 /**
- * What to do with an answer other than 200 (spec/http2.md, retry guidance):
+ * What to do with an answer other than 200 (docs/protocol/http2.md, retry guidance):
  * - 'final': report it. Every 4xx but those below: the request itself is wrong, or the device
  *   token is (BadDeviceToken, DeviceTokenNotForTopic, Forbidden, ExpiredToken, Unregistered,
- *   PayloadTooLarge...); sending it again cannot change the answer.
+ *   PayloadTooLarge...); sending it again cannot change the answer. So too InvalidPushType (a push
+ *   type that does not fit the topic, or location and liveactivity over a certificate) and
+ *   BadPriority (priority 10 on a payload that is only content-available), and both spellings of a
+ *   key for the other environment (BadEnvironmentKeyIdInToken, BadEnvironmentKeyInToken): the retry
+ *   guidance backs off on 429 and 5xx only.
  * - 'new-token': 403 ExpiredProviderToken: sign a new provider token and send again, once.
  * - 'new-connection': this connection cannot take the request (429 TooManyProviderTokenUpdates:
  *   it refuses a new token for 20 minutes; 400 IdleTimeout); send it on another connection.

@@ -1,4 +1,4 @@
-// Numbers and names of Apple's HTTP/2 provider API (spec/http2.md): one source of truth.
+// Numbers and names of Apple's HTTP/2 provider API (docs/protocol/http2.md): one source of truth.
 
 const PUSH_TYPE_TABLE = [
   { type: 'alert', suffix: '' },
@@ -17,6 +17,13 @@ const PUSH_TYPE_TABLE = [
 export type PushType = (typeof PUSH_TYPE_TABLE)[number]['type'];
 
 export const PUSH_TYPES: readonly PushType[] = Object.freeze(PUSH_TYPE_TABLE.map((p) => p.type));
+
+/**
+ * Push types Apple takes over token-based connections only: "The location push type supports only
+ * token-based authentication" (Sending notification requests to APNs); Live Activities likewise
+ * (WWDC23, "Update Live Activities with push notifications"). A certificate connection is refused.
+ */
+export const TOKEN_ONLY_PUSH_TYPES: readonly PushType[] = Object.freeze(['location', 'liveactivity']);
 
 /** The suffix the apns-topic carries after the bundle id for each push type ('' for none). */
 export const TOPIC_SUFFIX: Readonly<Record<PushType, string>> = Object.freeze(

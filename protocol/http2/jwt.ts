@@ -4,7 +4,7 @@ import { KEY_ID_LENGTH, PROVIDER_TOKEN_LIFETIME_MS, TEAM_ID_LENGTH } from './con
 import { http2Rejection, type Http2Rejection } from './reasons.js';
 
 /*
- * Provider tokens (spec/http2.md, Token authentication): `authorization: bearer <JWT>`, the
+ * Provider tokens (docs/protocol/http2.md, Token authentication): `authorization: bearer <JWT>`, the
  * JWT signed ES256 with the team's P-256 key; header `alg` ES256 and `kid` (10 characters);
  * claims `iss` (the 10-character team id) and `iat` (seconds). Apple ignores other claims,
  * `exp` included, so only these are read. The checks run in this order:

@@ -46,6 +46,9 @@ const REASON_TABLE = [
   { reason: 'MissingPushType', status: 400, meaning: 'The push type is missing.' },
   { reason: 'CannotCreateChannelConfig', status: 400, meaning: 'The app has reached its maximum number of channels.' },
   { reason: 'TopicMismatch', status: 403, meaning: 'The bundle id does not match the credentials of the connection.' },
+  // Sent by the service though not in Apple's table: a key for the other environment, spelt without "Id"
+  // (kylebrowning/APNSwift#229). The simulator sends it when told to (`badEnvironmentKeyReason`).
+  { reason: 'BadEnvironmentKeyInToken', status: 403, meaning: "The key in the provider token doesn't match the environment." },
 ] as const;
 
 export type Http2Reason = (typeof REASON_TABLE)[number]['reason'];
@@ -55,14 +58,35 @@ export const Http2Reasons = Object.freeze(Object.fromEntries(REASON_TABLE.map((r
   readonly [K in Http2Reason]: K;
 };
 
-/** Every reason, in the table's order (device reasons by status, then broadcast reasons). */
+/** Every reason, in the table's order (device reasons by status, broadcast reasons, then those seen but not documented). */
 export const HTTP2_REASONS: readonly Http2Reason[] = Object.freeze(REASON_TABLE.map((r) => r.reason));
 
-/** The reasons of Apple's device-notification table (spec/http2.md, Response). */
+/** The reasons of Apple's device-notification table (docs/protocol/http2.md, Response). */
 export const DEVICE_REASONS: readonly Http2Reason[] = HTTP2_REASONS.slice(0, HTTP2_REASONS.indexOf('FeatureNotEnabled'));
 
 /** The extra reasons of the broadcast endpoints. */
-export const BROADCAST_REASONS: readonly Http2Reason[] = HTTP2_REASONS.slice(HTTP2_REASONS.indexOf('FeatureNotEnabled'));
+export const BROADCAST_REASONS: readonly Http2Reason[] = HTTP2_REASONS.slice(
+  HTTP2_REASONS.indexOf('FeatureNotEnabled'),
+  HTTP2_REASONS.indexOf('BadEnvironmentKeyInToken'),
+);
+
+/** Reasons the service was seen sending that Apple's table does not list. */
+export const UNDOCUMENTED_REASONS: readonly Http2Reason[] = HTTP2_REASONS.slice(HTTP2_REASONS.indexOf('BadEnvironmentKeyInToken'));
+
+/**
+ * A provider key for the other environment: Apple's table says BadEnvironmentKeyIdInToken (the default
+ * here), the service was seen sending BadEnvironmentKeyInToken (kylebrowning/APNSwift#229).
+ */
+export const BAD_ENVIRONMENT_KEY_REASONS = [
+  'BadEnvironmentKeyIdInToken',
+  'BadEnvironmentKeyInToken',
+] as const satisfies readonly Http2Reason[];
+export type BadEnvironmentKeyReason = (typeof BAD_ENVIRONMENT_KEY_REASONS)[number];
+export const DEFAULT_BAD_ENVIRONMENT_KEY_REASON: BadEnvironmentKeyReason = 'BadEnvironmentKeyIdInToken';
+
+export function isBadEnvironmentKeyReason(value: unknown): value is BadEnvironmentKeyReason {
+  return typeof value === 'string' && (BAD_ENVIRONMENT_KEY_REASONS as readonly string[]).includes(value);
+}
 
 const byReason = new Map<string, (typeof REASON_TABLE)[number]>(REASON_TABLE.map((r) => [r.reason, r]));
 

@@ -6,8 +6,10 @@ import {
   HTTP2_LIMITS,
   HTTP2_PRIORITIES,
   Http2Header,
+  Http2Priority,
   PUSH_TYPES,
   SINGLE_HEADERS,
+  TOKEN_ONLY_PUSH_TYPES,
   TOPIC_SUFFIX,
   bundleOfTopic,
   http2PayloadLimit,
@@ -25,15 +27,17 @@ import { http2Rejection, type Http2Rejection } from './reasons.js';
  *   2. headers         a header given twice         DuplicateHeaders
  *   3. apns-id         canonical lower-case UUID    BadMessageId
  *   4. authentication  (server) certificate or provider token: 403s, TooManyProviderTokenUpdates 429
- *   5. apns-push-type  a known push type            InvalidPushType
+ *   5. apns-push-type  a known push type, and not location or liveactivity on a certificate connection
+ *                                                   InvalidPushType
  *   6. apns-topic      present when needed, allowed, suffix fits the push type
- *                                                   MissingTopic, BadTopic, TopicDisallowed
+ *                                                   MissingTopic, BadTopic, InvalidPushType, TopicDisallowed
  *   7. apns-priority   10, 5 or 1; 5 for background BadPriority
  *   8. apns-expiration UNIX seconds                 BadExpirationDate
  *   9. apns-collapse-id at most 64 bytes            BadCollapseId
  *  10. device token    present, hex, 32-100 bytes   MissingDeviceToken, BadDeviceToken
- *  11. payload         not empty, within the limit, fits the push type given
- *                                                   PayloadEmpty, PayloadTooLarge 413, InvalidPushType
+ *  11. payload         not empty, within the limit, fits the push type given; with no push type given,
+ *                      not only content-available at priority 10
+ *                                                   PayloadEmpty, PayloadTooLarge 413, InvalidPushType, BadPriority
  *  12. devices         (server) the registry        Unregistered / ExpiredToken 410,
  *                                                   BadDeviceToken, DeviceTokenNotForTopic
  *  13. rules           (server) injected faults     any reason, GOAWAY, RST_STREAM, delays
@@ -176,6 +180,16 @@ export function checkPushType(headers: Readonly<Record<string, HeaderValue>>, to
   return { pushType: given, given: true };
 }
 
+/**
+ * Step 5, second half: location and liveactivity pushes over a certificate connection. Apple's table
+ * has no reason for this; InvalidPushType is the closest (the push type is what the connection cannot
+ * take, and it is the reason the service gives for a push type its credentials or topic do not fit).
+ */
+export function checkPushTypeAuthority(pushType: PushType, authority: TopicAuthority): Http2Rejection | null {
+  if (authority.kind !== 'certificate' || !TOKEN_ONLY_PUSH_TYPES.includes(pushType)) return null;
+  return http2Rejection('InvalidPushType', `${pushType} pushes take token-based authentication only; this connection uses a certificate`);
+}
+
 /** Step 6: the topic, as given or as the certificate implies. */
 export function checkTopic(given: string | undefined, pushType: PushType, authority: TopicAuthority): string | Http2Rejection {
   let topic = given;
@@ -190,13 +204,15 @@ export function checkTopic(given: string | undefined, pushType: PushType, author
   if (authority.kind === 'certificate' && !authority.topics.includes(topic)) {
     return http2Rejection('BadTopic', `the certificate does not allow topic ${topic}; it allows ${authority.topics.join(', ') || 'none'}`);
   }
+  // A push type that does not fit the topic's suffix: the service answers InvalidPushType, not BadTopic,
+  // as client projects logged it (ostinelli/apnotic#87, Pr0Ger/PyAPNs2#87, AndrewBarba/apns2#23).
   const suffix = TOPIC_SUFFIX[pushType];
   const named = pushTypeOfTopic(topic);
   if (suffix !== '' && !topic.endsWith(suffix)) {
-    return http2Rejection('BadTopic', `a ${pushType} push goes to the topic <bundle id>${suffix}; got ${topic}`);
+    return http2Rejection('InvalidPushType', `a ${pushType} push goes to the topic <bundle id>${suffix}; got ${topic}`);
   }
   if (suffix === '' && named !== null) {
-    return http2Rejection('BadTopic', `topic ${topic} is for ${named} pushes, not ${pushType}`);
+    return http2Rejection('InvalidPushType', `topic ${topic} is for ${named} pushes, not ${pushType}`);
   }
   if (authority.kind === 'token' && authority.bundles !== null && !authority.bundles.includes(bundleOfTopic(topic))) {
     return http2Rejection('TopicDisallowed', `the provider key is not for ${bundleOfTopic(topic)}; it serves ${authority.bundles.join(', ')}`);
@@ -282,6 +298,20 @@ export function payloadMismatch(pushType: PushType, json: unknown): string | nul
   }
 }
 
+/**
+ * Step 11, last: priority 10 (given or by default) on a payload whose aps holds only content-available,
+ * when no push type says what it is. Apple's header table (up to 2021): "It's an error to specify this
+ * priority for a notification whose payload contains the content-available key"; apns_erl_sim answers
+ * BadPriority to the same request. With apns-push-type background the priority is judged at step 7.
+ */
+export function checkContentAvailablePriority(json: unknown, priority: number, pushTypeGiven: boolean): Http2Rejection | null {
+  if (pushTypeGiven || priority !== Http2Priority.Immediate || !isObject(json) || !isObject(json.aps)) return null;
+  const keys = Object.keys(json.aps);
+  if (keys.length !== 1 || keys[0] !== 'content-available') return null;
+  const words = 'apns-priority 10 (the default too) on a payload whose aps holds only content-available; send it at 5';
+  return http2Rejection('BadPriority', words);
+}
+
 /** Step 11. */
 export function checkPayload(payload: Uint8Array, payloadLength: number, pushType: PushType, pushTypeGiven: boolean, limits: Http2Limits = HTTP2_LIMITS): { json: unknown } | Http2Rejection {
   if (payloadLength === 0) return http2Rejection('PayloadEmpty', 'the request has no body');
@@ -301,6 +331,8 @@ export function validateDeviceRequest(request: DeviceRequest, authority: TopicAu
   const givenTopic = headerValue(headers, Http2Header.Topic);
   const type = checkPushType(headers, givenTopic);
   if (isHttp2Rejection(type)) return type;
+  const tokenOnly = checkPushTypeAuthority(type.pushType, authority);
+  if (tokenOnly !== null) return tokenOnly;
   const topic = checkTopic(givenTopic, type.pushType, authority);
   if (typeof topic !== 'string') return topic;
   const priority = checkApnsPriority(headers, type.pushType);
@@ -313,6 +345,8 @@ export function validateDeviceRequest(request: DeviceRequest, authority: TopicAu
   if (typeof token !== 'string') return token;
   const payload = checkPayload(request.payload, request.payloadLength, type.pushType, type.given, limits);
   if (isHttp2Rejection(payload)) return payload;
+  const silent = checkContentAvailablePriority(payload.json, priority, type.given);
+  if (silent !== null) return silent;
   return {
     token,
     topic,

@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import {
+  DEFAULT_BAD_ENVIRONMENT_KEY_REASON,
   Http2Header,
   PROVIDER_TOKEN_LIFETIME_MS,
   PROVIDER_TOKEN_UPDATE_INTERVAL_MS,
@@ -9,6 +10,7 @@ import {
   http2Rejection,
   readProviderToken,
   verifyProviderTokenSignature,
+  type BadEnvironmentKeyReason,
   type HeaderValue,
   type Http2Rejection,
   type ProviderTokenFields,
@@ -32,6 +34,11 @@ export interface TokenPolicy {
   lifetimeMs?: number;
   /** A new token within this of the last one: TooManyProviderTokenUpdates. Default 20 minutes. */
   updateIntervalMs?: number;
+  /**
+   * The reason for a key of the other environment: 'BadEnvironmentKeyIdInToken' (Apple's table, the
+   * default) or 'BadEnvironmentKeyInToken' (what the service was seen sending, kylebrowning/APNSwift#229).
+   */
+  badEnvironmentKeyReason?: BadEnvironmentKeyReason;
 }
 
 /** Tokens whose signature was checked on this connection; a client reuses one for many requests. */
@@ -101,7 +108,9 @@ export class ConnectionAuth {
     const age = checkProviderTokenAge(fields.issuedAt, nowMs, this.policy.lifetimeMs ?? PROVIDER_TOKEN_LIFETIME_MS);
     if (age !== null) return age;
     if (!key.environments.includes(this.environment)) {
-      return http2Rejection('BadEnvironmentKeyIdInToken', `key ${key.keyId} is for ${key.environments.join(' and ')}; this connection is to the ${this.environment} environment`);
+      const reason = this.policy.badEnvironmentKeyReason ?? DEFAULT_BAD_ENVIRONMENT_KEY_REASON;
+      const environments = key.environments.join(' and ');
+      return http2Rejection(reason, `key ${key.keyId} is for ${environments}; this connection is to the ${this.environment} environment`);
     }
     if (this.bound !== null && (this.bound.keyId !== fields.keyId || this.bound.teamId !== fields.teamId)) {
       return http2Rejection('UnrelatedKeyIdInToken', `this connection belongs to team ${this.bound.teamId}, key ${this.bound.keyId}; the token is team ${fields.teamId}, key ${fields.keyId}`);

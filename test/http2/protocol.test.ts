@@ -3,6 +3,7 @@ import { SignJWT, importPKCS8 } from 'jose';
 import {
   BROADCAST_REASONS,
   DEVICE_REASONS,
+  UNDOCUMENTED_REASONS,
   HTTP2_REASONS,
   PUSH_TYPES,
   TOPIC_SUFFIX,
@@ -11,6 +12,8 @@ import {
   certificateTopics,
   checkChannelConfig,
   checkChannelId,
+  checkContentAvailablePriority,
+  checkPushTypeAuthority,
   checkProviderTokenAge,
   checkRequestHeaders,
   http2StatusOf,
@@ -30,7 +33,7 @@ import { createPublicKey } from 'node:crypto';
 
 // The pure part: the table, topics, the order of the checks, provider tokens.
 
-/** spec/http2.md, Response: the table as the spec writes it. */
+/** docs/protocol/http2.md, Response: the table as the spec writes it. */
 const SPEC_TABLE: Record<number, string[]> = {
   400: ['BadCollapseId', 'BadDeviceToken', 'BadExpirationDate', 'BadMessageId', 'BadPriority', 'BadTopic', 'DeviceTokenNotForTopic', 'DuplicateHeaders', 'IdleTimeout', 'InvalidPushType', 'MissingDeviceToken', 'MissingTopic', 'PayloadEmpty', 'TopicDisallowed'],
   403: ['BadCertificate', 'BadCertificateEnvironment', 'ExpiredProviderToken', 'Forbidden', 'InvalidProviderToken', 'MissingProviderToken', 'UnrelatedKeyIdInToken', 'BadEnvironmentKeyIdInToken'],
@@ -49,6 +52,9 @@ describe('the reasons table', () => {
     expect(DEVICE_REASONS.map((r) => [r, http2StatusOf(r)]).sort()).toEqual(fromSpec.sort());
     expect([...BROADCAST_REASONS].sort()).toEqual(['BadChannelId', 'BadRequestParams', 'BadRequestPayload', 'CannotCreateChannelConfig', 'ChannelNotRegistered', 'FeatureNotEnabled', 'MissingChannelId', 'MissingPushType', 'TopicMismatch']);
     expect(http2StatusOf('TopicMismatch')).toBe(403);
+    // Seen from the service, not in Apple's table (kylebrowning/APNSwift#229): last, apart from both lists.
+    expect([UNDOCUMENTED_REASONS, http2StatusOf('BadEnvironmentKeyInToken')]).toEqual([['BadEnvironmentKeyInToken'], 403]);
+    expect(HTTP2_REASONS).toEqual([...DEVICE_REASONS, ...BROADCAST_REASONS, ...UNDOCUMENTED_REASONS]);
     expect(new Set(HTTP2_REASONS).size).toBe(HTTP2_REASONS.length);
   });
 
@@ -117,6 +123,40 @@ describe('the order of the checks', () => {
     seen.push(judge(headers, ''));
     expect(seen).toEqual(expected);
     expect(judge(headers)).toBe('valid');
+  });
+
+  it('a push type that does not fit the topic is InvalidPushType, after the certificate allowed the topic (apnotic#87, PyAPNs2#87)', () => {
+    expect(judge({ 'apns-topic': 'com.x.voip', 'apns-push-type': 'alert' })).toBe('InvalidPushType');
+    expect(judge({ 'apns-topic': 'com.x', 'apns-push-type': 'voip' })).toBe('InvalidPushType');
+    expect(judge({ 'apns-topic': 'com.y.voip', 'apns-push-type': 'alert' })).toBe('BadTopic');
+    expect(judge({ 'apns-topic': 'com.x.voip', 'apns-push-type': 'voip' })).toBe('valid');
+  });
+
+  it('location and liveactivity: InvalidPushType on a certificate whatever it lists, valid with a token', () => {
+    const topics = certificateTopics('com.x', ['com.x', 'com.x.location-query']);
+    const listed: TopicAuthority = { kind: 'certificate', uid: 'com.x', topics, several: true };
+    const bearer: TopicAuthority = { kind: 'token', bundles: null };
+    const headers = { 'apns-topic': 'com.x.location-query', 'apns-push-type': 'location' };
+    const location = { headers, token, payload: Buffer.from('{}'), payloadLength: 2 };
+    const reasonOf = (result: unknown) => (result as Http2Rejection).reason;
+    expect(reasonOf(validateDeviceRequest(location, listed))).toBe('InvalidPushType');
+    const byTopic = { ...location, headers: { 'apns-topic': 'com.x.location-query' } };
+    expect(reasonOf(validateDeviceRequest(byTopic, listed))).toBe('InvalidPushType');
+    expect(validateDeviceRequest(location, bearer)).toMatchObject({ pushType: 'location', topic: 'com.x.location-query' });
+    expect(checkPushTypeAuthority('liveactivity', certificate)?.reason).toBe('InvalidPushType');
+    expect(checkPushTypeAuthority('liveactivity', bearer)).toBeNull();
+    expect(checkPushTypeAuthority('alert', certificate)).toBeNull();
+  });
+
+  it('only content-available in aps at priority 10 and no push type: BadPriority, judged after the payload', () => {
+    const silent = '{"aps":{"content-available":1},"custom":1}';
+    expect(judge({}, silent)).toBe('BadPriority');
+    expect(judge({ 'apns-priority': '10' }, silent)).toBe('BadPriority');
+    expect(judge({ 'apns-priority': '5' }, silent)).toBe('valid');
+    expect(judge({}, '{"aps":{"content-available":1,"badge":1}}')).toBe('valid');
+    expect(judge({ 'apns-push-type': 'background', 'apns-priority': '5' }, silent)).toBe('valid');
+    expect(judge({}, silent, 'zz')).toBe('BadDeviceToken');
+    expect(checkContentAvailablePriority({ aps: { 'content-available': 1 } }, 10, true)).toBeNull();
   });
 
   it('a valid request reads as the notification, with the type the topic implies', () => {

@@ -6,7 +6,7 @@ import { signProviderToken } from '../../protocol/http2/index.js';
 import { startSimulator, type Simulator, type SigningKey } from '../../server/index.js';
 import { ALERT, bearer, nowSeconds, open, send } from './support.js';
 
-// Provider-token authentication, case by case (spec/http2.md, Token authentication).
+// Provider-token authentication, case by case (docs/protocol/http2.md, Token authentication).
 
 const UPDATE_INTERVAL_MS = 400;
 let sim: Simulator;

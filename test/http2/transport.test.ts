@@ -126,13 +126,14 @@ describe('GOAWAY', () => {
 });
 
 describe('responses', () => {
-  it('echo apns-id, or make a lower-case UUID; carry apns-unique-id in development', async () => {
+  it('echo apns-id, or make an upper-case UUID; carry apns-unique-id in development', async () => {
     const s = await session({ cert: sim.credentials });
     const id = '0a1b2c3d-0000-4000-8000-00000000000f';
     const echoed = await send(s, { headers: { 'apns-id': id }, body: ALERT });
     expect(echoed.headers['apns-id']).toBe(id);
     const made = await send(s, { body: ALERT });
-    expect(made.headers['apns-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Upper case, as the service makes it (AndrewBarba/apns2#95, Edujugon/PushNotification#170).
+    expect(made.headers['apns-id']).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$/);
     expect(made.headers['apns-unique-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(made.body).toBe('');
     const error = await send(s, { headers: { 'apns-id': id, 'apns-priority': '3' }, body: ALERT });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +137,58 @@ describe('payloads are data', () => {
       expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
       expect((globalThis as { polluted?: unknown }).polluted).toBeUndefined();
       expect(Object.getPrototypeOf(records[0].payloadJson)).toBe(Object.prototype);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('identifiers that become paths', () => {
+  it('DELETE /keys/:id with ../ in the id is refused with 400 and the file outside the state directory survives', async () => {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    const outside = join(dir, 'somewhere');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'file.json'), '{"precious":true}\n');
+    const sim = await startSimulator({ state, http2Port: false });
+    try {
+      await sim.createSigningKey('TEAM000001', 'KEY0000001');
+      for (const id of ['..%2F..%2Fsomewhere%2Ffile', '..%2F..%2F..%2F..%2F..%2F..%2Ftmp%2Fx', '..%2Fkeys%2FKEY0000001', 'KEY0000001%00', 'key0000001']) {
+        const reply = await fetch(`${sim.controlUrl}/keys/${id}`, { method: 'DELETE' });
+        const body = (await reply.json()) as { error: string; code: string };
+        expect({ id, status: reply.status, code: body.code }).toEqual({ id, status: 400, code: 'ERR_APNS_KEY_STORE' });
+        expect(body.error).toMatch(/a key id is 10 upper-case letters or digits/);
+      }
+      expect(readFileSync(join(outside, 'file.json'), 'utf8')).toBe('{"precious":true}\n');
+      // The library refuses the same ids: the check is in the store, not only in the HTTP route.
+      await expect(sim.keys.remove('../../somewhere/file')).rejects.toMatchObject({ code: 'ERR_APNS_KEY_STORE' });
+      expect(readFileSync(join(outside, 'file.json'), 'utf8')).toBe('{"precious":true}\n');
+      // A real key id still works, and its file goes.
+      expect(readdirSync(join(state, 'keys'))).toContain('KEY0000001.json');
+      expect((await fetch(`${sim.controlUrl}/keys/KEY0000001`, { method: 'DELETE' })).status).toBe(200);
+      expect(readdirSync(join(state, 'keys'))).not.toContain('KEY0000001.json');
+      expect((await fetch(`${sim.controlUrl}/keys/KEY0000001`, { method: 'DELETE' })).status).toBe(404);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('the feedback service never throws on what reached the registry', () => {
+  it('a token the tuple cannot hold (over 65,535 bytes), given through the library, is left out; the others are delivered and the process lives', async () => {
+    const sim = await startSimulator({ http2Port: false, controlPort: false });
+    try {
+      const good = 'ab'.repeat(32);
+      // The library's registry normalises but does not refuse: this is how a long token could reach the service.
+      sim.devices.uninstall('cd'.repeat(70_000), { timestamp: 1_700_000_000 });
+      sim.devices.uninstall(good, { timestamp: 1_700_000_001 });
+      sim.devices.uninstall('ef'.repeat(32), { timestamp: 1e300 });
+      const read = await sendFrames(sim.ports.feedback, sim.credentials, []);
+      expect(read.closed).toBe(true);
+      // u32 1700000001 = 0x6553f101, u16 32, the token: only the good tuple.
+      expect(read.received.toString('hex')).toBe(`6553f1010020${good}`);
+      const again = await sendFrames(sim.ports.feedback, sim.credentials, []);
+      expect(again.received.length).toBe(0);
     } finally {
       await sim.close();
     }

@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { ClientHttp2Session } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Http2Client } from '../../client/index.js';
@@ -12,7 +15,8 @@ import {
   type ProviderTokenFields,
 } from '../../protocol/http2/index.js';
 import { ConnectionAuth } from '../../server/http2/auth.js';
-import { startSimulator, type ProviderCredentials, type Simulator, type SigningKey } from '../../server/index.js';
+import { startSimulator, writeProviderBundle, type ProviderCredentials, type Simulator, type SigningKey } from '../../server/index.js';
+import { runCli } from '../support/cli-process.js';
 import { ALERT, TOKEN, bearer, open, send, type Reply, type Send } from './support.js';
 
 // Issue 13: where the simulator answered otherwise than Apple's service, each case over real TLS
@@ -226,6 +230,40 @@ describe('Http2Client: the new answers are final, as the retry guidance says (on
       await client.close();
     }
     for (const reason of ['InvalidPushType', 'BadPriority']) expect(retryVerdict(400, reason)).toBe('final');
+  });
+});
+
+describe('apns-mock send --http2: the new answers are reported once, exit 1', () => {
+  // The built CLI (dist/), with the certificate `serve` writes: as test/client/http2-cli.test.ts sets it up.
+  let cliSim: Simulator;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'apns-h2-answers-'));
+    cliSim = await startSimulator({ state: join(dir, 'state'), controlPort: false });
+    const client = join(dir, 'state', 'client');
+    await writeProviderBundle(client, cliSim.credentials, { cert: cliSim.credentials.ca, key: '' }, { baseName: cliSim.credentials.topic });
+  });
+  afterAll(async () => {
+    await cliSim.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('InvalidPushType (alert to <bundle>.voip) and BadPriority (content-available alone at 10): one attempt each', async () => {
+    const http2 = ['send', '--http2', '--state', join(dir, 'state'), '--port', String(cliSim.ports.http2), '--token', TOKEN, '--json'];
+    const mismatch = await runCli([...http2, '--topic', `${APP}.voip`, '--push-type', 'alert', '--alert', 'x']);
+    const silent = await runCli([...http2, '--payload', JSON.stringify(SILENT)]);
+    for (const [result, reason] of [
+      [mismatch, 'InvalidPushType'],
+      [silent, 'BadPriority'],
+    ] as const) {
+      expect(result.code).toBe(1);
+      const [line] = result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(line).toMatchObject({ status: 'rejected', reason, attempts: 1 });
+    }
+    expect(cliSim.records({ protocol: 'http2' }).map((r) => r.http2!.reason)).toEqual(['InvalidPushType', 'BadPriority']);
   });
 });
 

@@ -2,6 +2,7 @@ export { startSimulator, type Http2SimulatorOptions, type ProviderCredentials, t
 export * from './recorder/index.js';
 export * from './registry/index.js';
 export * from './rules/index.js';
+export { Policy, TokenRateLimiter, type ConnectionTally, type NotificationContext, type PolicyOptions } from './policy/index.js';
 export * from './binary/index.js';
 export * from './tls/index.js';
 export * from './feedback/index.js';

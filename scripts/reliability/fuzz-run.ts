@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, createSecureContext, type SecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startSimulator, type ConnectionSummary, type Simulator, type StoredRecord } from '../../server/index.js';
+import { startSimulator, type BinaryConnectionSummary, type Simulator, type StoredRecord } from '../../server/index.js';
 import { MUTATION_KINDS, Mutator, seeded, type MutationKind } from './mutate.js';
 
 export interface FuzzOptions {
@@ -136,7 +136,7 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzReport> {
   let unparsedBytes = 0;
   let withoutRecord = 0;
   // A connection's records are all written before its 'disconnect' (the cut-off frame's in its close).
-  sim.gateway.on('disconnect', (summary: ConnectionSummary) => {
+  sim.gateway.on('disconnect', (summary: BinaryConnectionSummary) => {
     unparsedBytes += summary.unparsedBytes;
     if (summary.bytesReceived > 0 && (recordsById.get(summary.id) ?? 0) === 0) withoutRecord++;
     recordsById.delete(summary.id);

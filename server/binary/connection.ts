@@ -6,26 +6,24 @@ import {
   FrameDecoder,
   Status,
   encodeErrorResponse,
-  parsePayload,
-  statusName,
-  strictFailure,
+  type PayloadWarning,
   type DecodeEvent,
   type DecodedFrame,
   type Limits,
 } from '../../protocol/binary/index.js';
 import type { ConnectionInfo, Recorder, RecordInput } from '../recorder/index.js';
-import type { DeviceRegistry } from '../registry/index.js';
-import type { Rule, RuleSet } from '../rules/index.js';
+import type { ConnectionTally, Effect, Policy } from '../policy/index.js';
+import { FrameNotification } from './notification.js';
 import { describeFailure, describeIncomplete, describeSlow } from './reasons.js';
 
-export type SessionState = 'open' | 'failing' | 'closed';
+export type BinaryConnectionState = 'open' | 'failing' | 'closed';
 
-export interface SessionPolicy {
+/** What every connection of one binary gateway shares. */
+export interface BinaryConnectionOptions {
   recorder: Recorder;
-  registry: DeviceRegistry;
-  rules: RuleSet;
+  /** Decides each notification's fate (registry, rules, strict payloads). */
+  policy: Policy;
   limits: Limits;
-  strict: boolean;
   errorDelayMs: number;
   /** How long a failed connection may linger for the peer's close before it is destroyed. */
   lingerMs: number;
@@ -35,9 +33,9 @@ export interface SessionPolicy {
   onInternalError?: (error: unknown, connection: ConnectionInfo) => void;
 }
 
-export interface ConnectionSummary extends ConnectionInfo {
+export interface BinaryConnectionSummary extends ConnectionInfo {
   connectedAt: string;
-  state: SessionState;
+  state: BinaryConnectionState;
   bytesReceived: number;
   notifications: number;
   accepted: number;
@@ -55,14 +53,16 @@ export interface ConnectionSummary extends ConnectionInfo {
  * rejection sends the 6-byte error response (after the error delay) and closes, and every
  * frame that arrives after it is recorded as discarded, as Apple did.
  */
-export class GatewaySession {
-  state: SessionState = 'open';
+export class BinaryConnection {
+  state: BinaryConnectionState = 'open';
   readonly connectedAt = new Date();
   private readonly decoder: FrameDecoder;
   private bytesReceived = 0;
   private notifications = 0;
-  /** Notifications that reached the rules on this connection. */
-  private judged = 0;
+  /** Notifications that reached the rules on this connection (counted by the policy). */
+  private readonly tally: ConnectionTally = { judged: 0 };
+  /** The policy's view of the frame being judged, refilled per frame. */
+  private readonly notification: FrameNotification;
   private readonly counts = { accepted: 0, rejected: 0, discarded: 0 };
   private lastAccepted: number | null = null;
   private failedAt: string | null = null;
@@ -82,10 +82,11 @@ export class GatewaySession {
   constructor(
     readonly socket: TLSSocket,
     readonly info: ConnectionInfo,
-    private readonly policy: SessionPolicy,
-    private readonly onClosed: (session: GatewaySession) => void,
+    private readonly options: BinaryConnectionOptions,
+    private readonly onClosed: (connection: BinaryConnection) => void,
   ) {
-    this.decoder = new FrameDecoder({ limits: policy.limits });
+    this.decoder = new FrameDecoder({ limits: options.limits });
+    this.notification = new FrameNotification(info.topic, info.environment);
     socket.on('data', (chunk: Buffer) => {
       try {
         this.onData(chunk);
@@ -99,7 +100,7 @@ export class GatewaySession {
     socket.on('close', () => this.onClose());
   }
 
-  summary(): ConnectionSummary {
+  summary(): BinaryConnectionSummary {
     return {
       ...this.info,
       connectedAt: this.connectedAt.toISOString(),
@@ -138,7 +139,7 @@ export class GatewaySession {
    * down: this connection gets status 1 (processing error) and closes, and the fault is reported.
    */
   private internalError(error: unknown): void {
-    this.policy.onInternalError?.(error, this.info);
+    this.options.onInternalError?.(error, this.info);
     if (this.state === 'closed' || this.socket.destroyed) return;
     if (this.state === 'open') {
       this.fail(`internal error: ${error instanceof Error ? error.message : String(error)}`);
@@ -160,8 +161,8 @@ export class GatewaySession {
     }
     this.bytesReceived = end;
     // Every frame is recorded: one copy of the chunk costs less than a copy of each frame in it.
-    this.decoder.push(this.policy.recorder.adopt(chunk), this.sink);
-    if (this.decoder.pendingBytes > 0 && (this.policy.frameTimeoutMs ?? 0) > 0) this.watchFrame();
+    this.decoder.push(this.options.recorder.adopt(chunk), this.sink);
+    if (this.decoder.pendingBytes > 0 && (this.options.frameTimeoutMs ?? 0) > 0) this.watchFrame();
     // A drop rule fired inside this chunk: the reset comes at its point, and what followed never arrived.
     if (end >= this.dropAt && !this.socket.destroyed) this.drop();
   }
@@ -186,85 +187,64 @@ export class GatewaySession {
   }
 
   private judge(frame: DecodedFrame): void {
-    const { registry, rules } = this.policy;
-    // The hex costs as much as decoding a frame: an open registry (nothing registered, not strict)
-    // takes every token alike, so without rules nothing reads it.
-    const tokenHex = registry.open && rules.size === 0 ? '' : frame.token.toString('hex');
-    if (!registry.isValid(tokenHex, this.info.topic, this.info.environment)) {
-      this.reject(frame, Status.InvalidToken, `token is not valid for ${this.info.topic ?? 'this provider'} in ${this.info.environment ?? 'this environment'}`);
-      return;
-    }
-    const rule = rules.size === 0 ? null : rules.evaluate({
-      tokenHex,
-      identifier: frame.identifier,
-      topic: this.info.topic,
-      payload: frame.payload,
-      nthOnConnection: ++this.judged,
-    });
-    if (rule !== null && this.applyRule(rule, frame, tokenHex)) return;
-    let warnings;
-    if (this.policy.strict) {
-      warnings = parsePayload(frame.payload, frame.priority).warnings;
-      const failure = strictFailure(warnings);
-      if (failure !== null) {
-        this.reject(frame, failure.status, failure.reason, null, warnings);
+    const verdict = this.options.policy.decide(this.notification.use(frame), this.tally);
+    switch (verdict.kind) {
+      case 'accept':
+        if (verdict.effect !== null) this.apply(verdict.effect, frame);
+        this.counts.accepted++;
+        if (frame.command !== Command.Simple) this.lastAccepted = frame.identifier;
+        this.record(frame, 'accepted', null, null, verdict.rule, verdict.warnings);
+        return;
+      case 'reject':
+        if (verdict.effect !== null) this.apply(verdict.effect, frame);
+        this.reject(frame, verdict.status, verdict.explanation, verdict.rule, verdict.warnings, verdict.delayMs ?? undefined);
+        return;
+      case 'shutdown': {
+        const lastAccepted = this.lastAccepted ?? 0;
+        this.fail(verdict.explanation);
+        this.counts.discarded++;
+        const words = `gateway ${verdict.explanation}; the last accepted identifier was ${lastAccepted}`;
+        this.record(frame, 'discarded', Status.Shutdown, words, verdict.rule);
+        this.sendError(Status.Shutdown, lastAccepted, verdict.delayMs ?? undefined);
         return;
       }
+      case 'close':
+        this.fail(verdict.failure);
+        this.counts.discarded++;
+        this.record(frame, 'discarded', null, verdict.explanation, verdict.rule);
+        this.closeSilently();
+        return;
+      case 'drop':
+        this.fail(verdict.failure);
+        this.counts.discarded++;
+        this.record(frame, 'discarded', null, verdict.explanation, verdict.rule);
+        this.drop();
+        return;
+      case 'goaway':
+      case 'reset':
+        // The rule set passes over rules whose action is HTTP/2's only.
+        throw new Error(`the binary gateway has no ${verdict.kind} (rule ${verdict.rule})`);
     }
-    this.counts.accepted++;
-    if (frame.command !== Command.Simple) this.lastAccepted = frame.identifier;
-    this.record(frame, 'accepted', null, null, rule?.id ?? null, warnings);
   }
 
-  /** Applies a fired rule; true when it decided the notification's fate. */
-  private applyRule(rule: Rule, frame: DecodedFrame, tokenHex: string): boolean {
-    const action = rule.action;
-    const because = `rule ${rule.id}${rule.description ? ` (${rule.description})` : ''}`;
-    switch (action.type) {
-      case 'reject':
-        this.reject(frame, action.status, `${statusName(action.status)} injected by ${because}`, rule.id, undefined, action.delayMs);
-        return true;
-      case 'shutdown': {
-        this.fail(`shutdown by ${because}`);
-        this.counts.discarded++;
-        this.record(frame, 'discarded', Status.Shutdown, `gateway shutdown by ${because}; the last accepted identifier was ${this.lastAccepted ?? 0}`, rule.id);
-        this.sendError(Status.Shutdown, this.lastAccepted ?? 0, action.delayMs);
-        return true;
-      }
-      case 'close':
-        this.fail(`closed by ${because}`);
-        this.counts.discarded++;
-        this.record(frame, 'discarded', null, `connection closed without a reply by ${because}`, rule.id);
-        this.closeSilently();
-        return true;
-      case 'drop': {
-        const after = action.afterBytes ?? 0;
-        if (after === 0) {
-          this.fail(`dropped by ${because}`);
-          this.counts.discarded++;
-          this.record(frame, 'discarded', null, `connection reset by ${because}`, rule.id);
-          this.drop();
-          return true;
-        }
-        this.dropAt = Math.min(this.dropAt, frame.streamOffset + frame.bytes.length + after);
-        this.dropReason = `reset by ${because} after ${after} more byte(s)`;
-        return false;
-      }
+  /** What a rule that did not decide leaves on the connection. */
+  private apply(effect: Effect, frame: DecodedFrame): void {
+    switch (effect.kind) {
       case 'delay':
-        this.ruleErrorDelayMs = action.ms;
-        return false;
-      case 'stall': {
+        this.ruleErrorDelayMs = effect.ms;
+        return;
+      case 'stall':
         this.socket.pause();
-        this.later(action.ms, () => {
+        this.later(effect.ms, () => {
           if (this.state !== 'closed') this.socket.resume();
         });
-        return false;
-      }
-      case 'uninstall': {
-        const environment = this.info.environment === 'production' || this.info.environment === 'development' ? this.info.environment : null;
-        this.policy.registry.uninstall(tokenHex, { topic: this.info.topic, environment });
-        return false;
-      }
+        return;
+      case 'dropAfter':
+        this.dropAt = Math.min(this.dropAt, frame.streamOffset + frame.bytes.length + effect.bytes);
+        this.dropReason = effect.explanation;
+        return;
+      case 'uninstalled':
+        return;
     }
   }
 
@@ -273,7 +253,7 @@ export class GatewaySession {
     status: number,
     reason: string,
     rule: string | null = null,
-    warnings?: ReturnType<typeof parsePayload>['warnings'],
+    warnings?: PayloadWarning[],
     delayMs?: number,
   ): void {
     this.counts.rejected++;
@@ -287,9 +267,9 @@ export class GatewaySession {
 
   private rejectMalformed(error: BinaryProtocolError): void {
     this.counts.rejected++;
-    const reason = describeFailure(error, this.policy.limits);
+    const reason = describeFailure(error, this.options.limits);
     this.fail(reason);
-    this.policy.recorder.add({
+    this.options.recorder.add({
       connection: this.info,
       command: error.command,
       identifier: error.command === Command.Simple || error.status === null ? null : error.identifier,
@@ -313,7 +293,7 @@ export class GatewaySession {
       this.record(event, 'discarded', null, reason, null);
       return;
     }
-    this.policy.recorder.add({
+    this.options.recorder.add({
       connection: this.info,
       command: event.command,
       identifier: event.command === Command.Simple ? null : event.identifier,
@@ -333,7 +313,7 @@ export class GatewaySession {
     warnings?: RecordInput['warnings'],
   ): void {
     const legacy = frame.command !== Command.Frame;
-    this.policy.recorder.pushFrame({
+    this.options.recorder.pushFrame({
       connection: this.info,
       frame,
       identifier: frame.command === Command.Simple ? null : frame.identifier,
@@ -352,7 +332,7 @@ export class GatewaySession {
   }
 
   private sendError(status: number, identifier: number, delayMs?: number): void {
-    const delay = delayMs ?? this.ruleErrorDelayMs ?? this.policy.errorDelayMs;
+    const delay = delayMs ?? this.ruleErrorDelayMs ?? this.options.errorDelayMs;
     const packet = encodeErrorResponse(status, identifier);
     // The 6 bytes go out in one write together with the close: some clients see the close first otherwise.
     const send = () => {
@@ -384,7 +364,7 @@ export class GatewaySession {
     if (bytes.length === 0) return;
     this.notifications++;
     this.counts.discarded++;
-    this.policy.recorder.add({
+    this.options.recorder.add({
       connection: this.info,
       command,
       bytes,
@@ -401,13 +381,13 @@ export class GatewaySession {
     this.frameSince = Date.now();
     if (!this.frameTimerArmed) {
       this.frameTimerArmed = true;
-      this.later(this.policy.frameTimeoutMs!, this.onFrameTimer);
+      this.later(this.options.frameTimeoutMs!, this.onFrameTimer);
     }
   }
 
   private readonly onFrameTimer = (): void => {
     this.frameTimerArmed = false;
-    const timeout = this.policy.frameTimeoutMs!;
+    const timeout = this.options.frameTimeoutMs!;
     if (this.state !== 'open' || this.decoder.pendingBytes === 0) return;
     // A stall rule paused the reading: that time is the gateway's, not the sender's.
     if (this.socket.isPaused()) this.frameSince = Date.now();
@@ -421,19 +401,19 @@ export class GatewaySession {
     const incomplete = this.decoder.end();
     this.fail(`slow sender: a frame was still incomplete ${waited} ms after its first bytes`);
     if (incomplete !== null) {
-      this.policy.recorder.add({
+      this.options.recorder.add({
         connection: this.info,
         command: incomplete.command,
         bytes: incomplete.bytes,
         outcome: 'incomplete',
-        reason: describeSlow(incomplete.bytes, this.policy.limits, timeout, waited),
+        reason: describeSlow(incomplete.bytes, this.options.limits, timeout, waited),
       });
     }
     this.closeSilently();
   };
 
   private lingerThenDestroy(): void {
-    this.later(this.policy.lingerMs, () => this.socket.destroy());
+    this.later(this.options.lingerMs, () => this.socket.destroy());
   }
 
   private later(ms: number, fn: () => void): void {
@@ -457,13 +437,13 @@ export class GatewaySession {
       incomplete = kept === 0 ? null : { ...incomplete, bytes: incomplete.bytes.subarray(0, kept) };
     }
     if (incomplete !== null) {
-      this.policy.recorder.add({
+      this.options.recorder.add({
         connection: this.info,
         command: incomplete.command,
         bytes: incomplete.bytes,
         outcome: wasOpen ? 'incomplete' : 'discarded',
         reason: wasOpen
-          ? describeIncomplete(incomplete.bytes, this.policy.limits)
+          ? describeIncomplete(incomplete.bytes, this.options.limits)
           : `discarded: the connection had already failed (${this.failedAt}); its last frame was cut off too`,
       });
       if (!wasOpen) this.counts.discarded++;

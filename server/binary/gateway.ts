@@ -8,7 +8,8 @@ import type { RuleSet } from '../rules/index.js';
 import { TLS_ALERT_NAMES } from '../tls/handshake-tap.js';
 import { identityOf, peerOf } from '../tls/identity.js';
 import { ProviderListener, type ProviderListenerOptions } from '../tls/listener.js';
-import { GatewaySession, type ConnectionSummary } from './connection.js';
+import { Policy } from '../policy/index.js';
+import { BinaryConnection, type BinaryConnectionSummary } from './connection.js';
 
 /**
  * A frame whose first bytes arrived this long ago and that is still not complete closes the
@@ -42,16 +43,18 @@ export interface GatewayOptions extends ProviderListenerOptions {
 /** The binary provider gateway (Apple's gateway.push.apple.com:2195). */
 export class BinaryGateway extends EventEmitter {
   private readonly listener: ProviderListener;
-  private readonly sessions = new Map<number, GatewaySession>();
+  private readonly open = new Map<number, BinaryConnection>();
   private nextConnectionId = 1;
   private handshakeFailures = 0;
   private internalErrors = 0;
   private certificatesRefused = 0;
   private readonly limits: Limits;
+  private readonly policy: Policy;
 
   constructor(private readonly options: GatewayOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.policy = new Policy({ registry: options.registry, rules: options.rules, strictPayloads: options.strict ?? false });
     this.listener = new ProviderListener(options);
     this.listener.on('secure', (socket) => this.onConnection(socket));
     this.listener.on('handshakeError', (error) => {
@@ -81,13 +84,13 @@ export class BinaryGateway extends EventEmitter {
     return this.address().port;
   }
 
-  connections(): ConnectionSummary[] {
-    return [...this.sessions.values()].map((s) => s.summary());
+  connections(): BinaryConnectionSummary[] {
+    return [...this.open.values()].map((c) => c.summary());
   }
 
   get stats() {
     return {
-      open: this.sessions.size,
+      open: this.open.size,
       opened: this.nextConnectionId - 1,
       handshakeFailures: this.handshakeFailures,
       certificatesRefused: this.certificatesRefused,
@@ -98,15 +101,15 @@ export class BinaryGateway extends EventEmitter {
   /** Status 10 to one connection (by id) or all; returns how many were shut down. */
   shutdown(connectionId?: number): number {
     let count = 0;
-    for (const session of this.sessions.values()) {
-      if (connectionId !== undefined && session.info.id !== connectionId) continue;
-      if (session.shutdown()) count++;
+    for (const connection of this.open.values()) {
+      if (connectionId !== undefined && connection.info.id !== connectionId) continue;
+      if (connection.shutdown()) count++;
     }
     return count;
   }
 
   async close(): Promise<void> {
-    for (const session of this.sessions.values()) session.destroy();
+    for (const connection of this.open.values()) connection.destroy();
     await this.listener.close();
   }
 
@@ -120,15 +123,13 @@ export class BinaryGateway extends EventEmitter {
       topic: identity.topic,
       environment: identity.environment === 'unknown' ? null : identity.environment,
     };
-    const session = new GatewaySession(
+    const connection = new BinaryConnection(
       socket,
       info,
       {
         recorder: this.options.recorder,
-        registry: this.options.registry,
-        rules: this.options.rules,
+        policy: this.policy,
         limits: this.limits,
-        strict: this.options.strict ?? false,
         errorDelayMs: this.options.errorDelayMs ?? 0,
         lingerMs: this.options.lingerMs ?? 2000,
         frameTimeoutMs: this.options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
@@ -139,12 +140,12 @@ export class BinaryGateway extends EventEmitter {
         },
       },
       (closed) => {
-        this.sessions.delete(closed.info.id);
+        this.open.delete(closed.info.id);
         this.emit('disconnect', closed.summary());
       },
     );
-    this.sessions.set(info.id, session);
-    this.emit('connect', session.summary());
+    this.open.set(info.id, connection);
+    this.emit('connect', connection.summary());
     const expected = this.options.environment;
     if (expected && info.environment !== null && info.environment !== expected) {
       // Apple accepted the handshake with a certificate for the other environment, then dropped it. Ended, not destroyed:
@@ -154,7 +155,7 @@ export class BinaryGateway extends EventEmitter {
     }
     const idle = this.options.idleTimeoutMs ?? 0;
     if (idle > 0) {
-      socket.setTimeout(idle, () => session.closeIdle(idle));
+      socket.setTimeout(idle, () => connection.closeIdle(idle));
     }
   }
 }

@@ -1,2 +1,3 @@
 export { BinaryGateway, DEFAULT_FRAME_TIMEOUT_MS, type GatewayOptions } from './gateway.js';
-export { GatewaySession, type ConnectionSummary, type SessionState } from './connection.js';
+export { BinaryConnection, type BinaryConnectionOptions, type BinaryConnectionState, type BinaryConnectionSummary } from './connection.js';
+export { FrameNotification } from './notification.js';

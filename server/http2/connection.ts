@@ -4,6 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import {
   Http2ErrorCode,
   Http2Header,
+  Http2Priority,
   bundleOfTopic,
   checkBroadcastHeaders,
   checkChannelConfig,
@@ -11,28 +12,25 @@ import {
   checkRequestHeaders,
   headerValue,
   http2Rejection,
-  http2StatusOf,
   isCanonicalUuid,
   isHttp2Rejection,
-  reasonForBinaryStatus,
   routeRequest,
   validateDeviceRequest,
   type HeaderValue,
   type Http2Limits,
   type Http2Rejection,
   type Http2Route,
-  type ValidNotification,
 } from '../../protocol/http2/index.js';
 import type { ApnsEnvironment, ProviderIdentity } from '../certs/index.js';
 import type { KeyStore } from '../keys/index.js';
 import type { ConnectionInfo, Http2RecordDetails, Outcome, Recorder } from '../recorder/index.js';
+import { Policy, type ConnectionTally, type Effect, type NotificationContext, type TokenRateLimiter } from '../policy/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
-import type { AnyRuleAction, Rule, RuleSet } from '../rules/index.js';
+import type { RuleSet } from '../rules/index.js';
 import { ConnectionAuth, type Authenticated } from './auth.js';
 import type { ChannelStore } from './channels.js';
-import type { TokenRateLimiter } from './rate.js';
 
-/** What every connection of one HTTP/2 server shares. */
+/** What every connection of one HTTP/2 server shares; `registry`, `rules` and `rateLimiter` make each connection's policy. */
 export interface Http2Policy {
   recorder: Recorder;
   registry: DeviceRegistry;
@@ -135,9 +133,11 @@ export class Http2Connection {
   readonly connectedAt = new Date();
   readonly auth: ConnectionAuth;
   private maxStreams: number;
-  private readonly counts = { requests: 0, notifications: 0, accepted: 0, rejected: 0, discarded: 0 };
-  /** Notifications that reached the rules on this connection. */
-  private judged = 0;
+  private readonly counts = { requests: 0, accepted: 0, rejected: 0, discarded: 0 };
+  /** Notifications that reached the rules on this connection (counted by the policy). */
+  private readonly tally: ConnectionTally = { judged: 0 };
+  /** Decides each notification's fate: registry, rate limit, rules. */
+  private readonly decisions: Policy;
   private lastStreamId = 0;
   /** Set once GOAWAY went out: streams above it are not processed. */
   private goneAwayAt: number | null = null;
@@ -164,6 +164,7 @@ export class Http2Connection {
       () => this.raiseStreamLimit(),
     );
     this.maxStreams = this.auth.mode === 'certificate' ? policy.maxConcurrentStreams : 1;
+    this.decisions = new Policy({ registry: policy.registry, rules: policy.rules, rateLimiter: policy.rateLimiter });
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.onStream(stream, headers, rawHeaders));
     session.on('error', () => {
       // Protocol errors and resets are the peer's business; 'close' follows.
@@ -181,7 +182,11 @@ export class Http2Connection {
       teamId: this.auth.bound?.teamId ?? null,
       keyId: this.auth.bound?.keyId ?? null,
       maxConcurrentStreams: this.maxStreams,
-      ...this.counts,
+      requests: this.counts.requests,
+      notifications: this.tally.judged,
+      accepted: this.counts.accepted,
+      rejected: this.counts.rejected,
+      discarded: this.counts.discarded,
     };
   }
 
@@ -327,115 +332,69 @@ export class Http2Connection {
       expiration: valid.expiration,
       collapseId: valid.collapseId,
     });
-    const refused = this.checkDevice(valid);
-    if (refused !== null) return this.reply(request, 'rejected', refused.rejection, { timestamp: refused.timestamp });
-    this.judge(request, valid.token, valid.topic, valid.pushType);
+    this.judge(request, { topic: valid.topic, bundle: valid.bundle, tokenHex: valid.token, pushType: valid.pushType });
   }
 
-  /** Step 12: what the registry says of the token, for this topic and environment. */
-  private checkDevice(valid: ValidNotification): { rejection: Http2Rejection; timestamp?: number } | null {
-    const { registry } = this.policy;
-    const env = this.environment;
-    const topics = [valid.topic, valid.bundle];
-    const inScope = (entry: { topic: string | null; environment: string | null }) =>
-      (entry.topic === null || topics.includes(entry.topic)) && (entry.environment === null || entry.environment === env);
-    const gone = registry.goneEntries(valid.token).filter(inScope).pop();
-    if (gone !== undefined) {
-      const timestamp = gone.timestamp * 1000;
-      return {
-        rejection: http2Rejection(gone.reason, `the token ${gone.reason === 'Unregistered' ? 'was unregistered (app uninstalled)' : 'expired'} at ${new Date(timestamp).toISOString()}`),
-        timestamp,
-      };
-    }
-    const registrations = registry.registrations(valid.token);
-    if (registrations.length === 0) {
-      return registry.strict ? { rejection: http2Rejection('BadDeviceToken', 'strict devices: the token is not registered') } : null;
-    }
-    const here = registrations.filter((r) => r.environment === null || r.environment === env);
-    if (here.length === 0) {
-      return { rejection: http2Rejection('BadDeviceToken', `the token is registered for ${registrations.map((r) => r.environment).join(', ')}, not ${env}`) };
-    }
-    if (!here.some(inScope)) {
-      return { rejection: http2Rejection('DeviceTokenNotForTopic', `the token is registered for ${here.map((r) => r.topic).join(', ')}, not ${valid.topic}`) };
-    }
-    return null;
-  }
-
-  /** Step 13: the rate limit, then the rules; accepts when nothing refuses. */
-  private judge(request: Request, token: string, topic: string, pushType: string): void {
-    const limiter = this.policy.rateLimiter;
-    if (limiter !== null && limiter.hit(token)) {
-      return this.reply(request, 'rejected', http2Rejection('TooManyRequests', `more than ${limiter.requests} notification(s) to this token within ${limiter.perMs} ms`));
-    }
-    this.counts.notifications++;
-    const { rules } = this.policy;
-    const nthOnConnection = ++this.judged;
-    const rule = rules.size === 0
-      ? null
-      : rules.evaluate({ protocol: 'http2', tokenHex: token, identifier: -1, topic, payload: request.body, nthOnConnection, apnsId: request.apnsId, pushType });
-    let delayMs = 0;
-    if (rule !== null) {
-      const applied = this.applyRule(rule, request, token);
-      if (applied === true) return;
-      delayMs = applied;
-    }
-    this.reply(request, 'accepted', { status: 200 }, { rule: rule?.id ?? null, delayMs });
-  }
-
-  /** Applies a fired rule: true when it decided the request, else the delay it asks for. */
-  private applyRule(rule: Rule<AnyRuleAction>, request: Request, token: string): true | number {
-    const action = rule.action;
-    const because = `rule ${rule.id}${rule.description ? ` (${rule.description})` : ''}`;
-    const id = rule.id;
-    switch (action.type) {
+  /** Steps 12-13: the policy (registry, rate limit, rules) decides; the verdict becomes the response. */
+  private judge(request: Request, about: Pick<NotificationContext, 'topic' | 'bundle' | 'tokenHex' | 'pushType' | 'broadcast'>): void {
+    const notification: NotificationContext = {
+      protocol: 'http2',
+      environment: this.environment,
+      identifier: -1,
+      payload: request.body,
+      priority: request.priority ?? Http2Priority.Immediate,
+      apnsId: request.apnsId,
+      ...about,
+    };
+    const verdict = this.decisions.decide(notification, this.tally);
+    const rule = verdict.rule;
+    switch (verdict.kind) {
+      case 'accept':
+        return this.reply(request, 'accepted', { status: 200 }, { rule, delayMs: this.apply(verdict.effect) });
       case 'reject': {
-        const reason = action.reason ?? reasonForBinaryStatus(action.status);
-        const timestamp = http2StatusOf(reason) === 410 ? Date.now() : undefined;
-        this.reply(request, 'rejected', http2Rejection(reason, `${reason} injected by ${because}`), { rule: id, delayMs: action.delayMs ?? 0, timestamp });
-        return true;
+        const delayMs = Math.max(verdict.delayMs ?? 0, this.apply(verdict.effect));
+        const timestamp = verdict.timestamp ?? undefined;
+        return this.reply(request, 'rejected', http2Rejection(verdict.reason, verdict.explanation), { rule, delayMs, timestamp });
       }
-      case 'outage':
-        this.reply(request, 'rejected', http2Rejection(action.reason ?? 'ServiceUnavailable', `outage by ${because}`), { rule: id });
-        return true;
-      case 'rateLimit':
-        this.reply(request, 'rejected', http2Rejection('TooManyRequests', `more than ${action.requests} notification(s) to this token within ${action.perMs} ms (${because})`), { rule: id });
-        return true;
       case 'shutdown':
-        this.reply(request, 'rejected', http2Rejection('Shutdown', `shutdown by ${because}`), {
-          rule: id,
-          delayMs: action.delayMs ?? 0,
+        return this.reply(request, 'rejected', http2Rejection('Shutdown', verdict.explanation), {
+          rule,
+          delayMs: verdict.delayMs ?? 0,
           then: () => this.goAway('Shutdown'),
         });
-        return true;
       case 'goaway': {
-        const reason = action.reason ?? 'Shutdown';
         // The GOAWAY names the last stream received (a later GOAWAY, node's own on close, must
         // not name a higher one: peers treat that as a protocol error); this stream is then
         // refused with REFUSED_STREAM, which tells the client it was not processed.
-        this.discard(request, id, `GOAWAY {"reason":"${reason}"} by ${because}; stream ${request.stream.id} refused (REFUSED_STREAM), not processed`, () => {
-          this.goAway(reason, action.errorCode ?? Http2ErrorCode.NoError);
+        const words = `${verdict.explanation}; stream ${request.stream.id} refused (REFUSED_STREAM), not processed`;
+        return this.discard(request, rule, words, () => {
+          this.goAway(verdict.reason, verdict.errorCode);
           if (!request.stream.destroyed) request.stream.close(Http2ErrorCode.RefusedStream);
-        }, action.delayMs);
-        return true;
+        }, verdict.delayMs ?? 0);
       }
       case 'reset':
-        this.discard(request, id, `RST_STREAM (error ${action.errorCode ?? Http2ErrorCode.InternalError}) by ${because}`, () => {
-          if (!request.stream.destroyed) request.stream.close(action.errorCode ?? Http2ErrorCode.InternalError);
-        }, action.delayMs);
-        return true;
+        return this.discard(request, rule, verdict.explanation, () => {
+          if (!request.stream.destroyed) request.stream.close(verdict.errorCode);
+        }, verdict.delayMs ?? 0);
       case 'close':
-        this.discard(request, id, `connection closed without a reply by ${because}`, () => this.destroy());
-        return true;
+        return this.discard(request, rule, verdict.explanation, () => this.destroy());
       case 'drop':
-        this.discard(request, id, `connection cut (no GOAWAY, no TLS close) by ${because}`, () => this.cut());
-        return true;
+        return this.discard(request, rule, verdict.explanation, () => this.cut());
+    }
+  }
+
+  /** What a rule that did not decide leaves: a stall holds every response; the delay it asks of this one. */
+  private apply(effect: Effect | null): number {
+    if (effect === null) return 0;
+    switch (effect.kind) {
       case 'delay':
-        return action.ms;
+        return effect.ms;
       case 'stall':
-        this.stallUntil = Math.max(this.stallUntil, Date.now() + action.ms);
+        this.stallUntil = Math.max(this.stallUntil, Date.now() + effect.ms);
         return 0;
-      case 'uninstall':
-        this.policy.registry.uninstall(token, { topic: request.topic === null ? null : bundleOfTopic(request.topic), environment: this.environment });
+      case 'dropAfter':
+      case 'uninstalled':
+        // dropAfter counts bytes of the binary stream; the policy gives it to binary notifications only.
         return 0;
     }
   }
@@ -456,7 +415,7 @@ export class Http2Connection {
     if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
     request.priority = valid.priority;
     request.expiration = valid.expiration;
-    this.judge(request, '', bundle, 'liveactivity');
+    this.judge(request, { topic: bundle, bundle: bundleOfTopic(bundle), tokenHex: '', pushType: 'liveactivity', broadcast: true });
   }
 
   /** Broadcast step 1: the credentials are for the app, and the app has the capability. */

@@ -83,7 +83,7 @@ export interface Http2GatewayStats {
 export class Http2Gateway extends EventEmitter {
   readonly server: Http2SecureServer;
   readonly channels: ChannelStore;
-  private readonly connections = new Map<number, Http2Connection>();
+  private readonly open = new Map<number, Http2Connection>();
   private readonly policy: Http2Policy;
   private nextConnectionId = 1;
   private readonly counts = { opened: 0, withoutAlpn: 0, notHttp2: 0, handshakeFailures: 0 };
@@ -173,18 +173,18 @@ export class Http2Gateway extends EventEmitter {
     return this.policy.maxConcurrentStreams;
   }
 
-  connectionList(): Http2ConnectionSummary[] {
-    return [...this.connections.values()].map((c) => c.summary());
+  connections(): Http2ConnectionSummary[] {
+    return [...this.open.values()].map((c) => c.summary());
   }
 
   get stats(): Http2GatewayStats {
-    return { open: this.connections.size, ...this.counts };
+    return { open: this.open.size, ...this.counts };
   }
 
   /** GOAWAY {"reason":"Shutdown"} to one connection (by id) or all; returns how many. */
   shutdown(connectionId?: number): number {
     let count = 0;
-    for (const connection of this.connections.values()) {
+    for (const connection of this.open.values()) {
       if (connectionId !== undefined && connection.info.id !== connectionId) continue;
       if (connection.goAway('Shutdown')) count++;
     }
@@ -195,7 +195,7 @@ export class Http2Gateway extends EventEmitter {
   async close(): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const open = [...this.connections.values()];
+    const open = [...this.open.values()];
     for (const connection of open) connection.goAway('Shutdown');
     if (open.length > 0) {
       await Promise.race([
@@ -203,7 +203,7 @@ export class Http2Gateway extends EventEmitter {
         new Promise((resolve) => setTimeout(resolve, 200).unref()),
       ]);
     }
-    for (const connection of this.connections.values()) connection.destroy();
+    for (const connection of this.open.values()) connection.destroy();
     for (const socket of this.sockets) socket.destroy();
     await closed;
   }
@@ -260,10 +260,10 @@ export class Http2Gateway extends EventEmitter {
       environment,
     };
     const connection = new Http2Connection(session, socket, info, identity, environment, alpn, this.policy, (closed) => {
-      this.connections.delete(closed.info.id);
+      this.open.delete(closed.info.id);
       this.emit('disconnect', closed.summary());
     });
-    this.connections.set(info.id, connection);
+    this.open.set(info.id, connection);
     const idle = this.options.idleTimeoutMs ?? 0;
     if (idle > 0) {
       session.setTimeout(idle, () => connection.idle());

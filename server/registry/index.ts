@@ -1,1 +1,9 @@
-export { DeviceRegistry, type DeviceRegistration, type GoneToken, type UninstalledToken, type RegistryOptions } from './registry.js';
+export {
+  DeviceRegistry,
+  MAX_FEEDBACK_TIMESTAMP,
+  parseFeedbackTimestamp,
+  type DeviceRegistration,
+  type GoneToken,
+  type UninstalledToken,
+  type RegistryOptions,
+} from './registry.js';

@@ -1,3 +1,4 @@
+import { InputError } from '../../common/errors.js';
 import { normalizeToken } from '../../common/token.js';
 import type { ApnsEnvironment } from '../certs/index.js';
 
@@ -27,6 +28,17 @@ export interface RegistryOptions {
   strict?: boolean;
 }
 
+
+/** Feedback tuples carry the time as a u32 of UNIX seconds. */
+export const MAX_FEEDBACK_TIMESTAMP = 0xffff_ffff;
+
+/** A gone token's time as given (scenario file, library): whole UNIX seconds a feedback tuple can carry. */
+export function parseFeedbackTimestamp(value: unknown, what = 'timestamp'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_FEEDBACK_TIMESTAMP) {
+    throw new InputError(`${what} must be UNIX seconds (an integer from 0 to ${MAX_FEEDBACK_TIMESTAMP}); got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
 
 function scopeMatches(
   entry: { topic: string | null; environment: ApnsEnvironment | null },
@@ -91,7 +103,7 @@ export class DeviceRegistry {
       token: normalizeToken(token),
       topic: scope.topic ?? null,
       environment: scope.environment ?? null,
-      timestamp: scope.timestamp ?? Math.floor(Date.now() / 1000),
+      timestamp: scope.timestamp === undefined ? Math.floor(Date.now() / 1000) : parseFeedbackTimestamp(scope.timestamp),
     };
     this.uninstalled = this.uninstalled.filter(
       (e) => !(e.token === entry.token && e.topic === entry.topic && e.environment === entry.environment),
@@ -110,7 +122,7 @@ export class DeviceRegistry {
       token: normalizeToken(token),
       topic: scope.topic ?? null,
       environment: scope.environment ?? null,
-      timestamp: scope.timestamp ?? Math.floor(Date.now() / 1000),
+      timestamp: scope.timestamp === undefined ? Math.floor(Date.now() / 1000) : parseFeedbackTimestamp(scope.timestamp),
       reason: 'ExpiredToken',
     };
     this.markGone(entry);

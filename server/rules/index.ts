@@ -1,19 +1,22 @@
 export { RuleSet, type RuleSubject } from './ruleset.js';
+export { parseRuleSpec, type ParsedRuleSpec, type Rule, type RuleActionSpec, type RuleMatch, type RuleSpec } from './rule.js';
+export { RuleError } from './error.js';
 export {
-  parseRuleSpec,
-  rejectStatus,
-  RuleError,
+  PASS_OVER,
   RULE_ACTIONS,
-  HTTP2_RULE_ACTIONS,
-  type AnyRuleAction,
-  type Http2RuleAction,
-  type Http2RuleActionType,
-  type Rule,
+  RULE_ACTION_DEFINITIONS,
+  defineAction,
+  firedRule,
+  ruleActionDefinition,
+  ruleActionOn,
+  ruleActionsOn,
+  type ActionGate,
+  type ActionHandler,
+  type ActionTools,
+  type FiredRule,
   type RuleAction,
-  type RuleActionSpec,
+  type RuleActionDefinition,
   type RuleActionType,
-  type RuleMatch,
-  type RuleSpec,
-} from './rule.js';
+} from './actions/index.js';
 export { loadScenario, parseScenario, type Scenario, type ScenarioDevice } from './scenario.js';
 export { seededRandom } from '../../common/random.js';

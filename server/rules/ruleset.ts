@@ -1,24 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { normalizeToken } from '../recorder/index.js';
-import { HTTP2_RULE_ACTIONS, parseRuleSpec, rejectStatus, type AnyRuleAction, type Http2RuleActionType, type Rule, type RuleSpec } from './rule.js';
 import { seededRandom } from '../../common/random.js';
+import type { NotificationContext } from '../policy/notification.js';
+import { PASS_OVER, ruleActionDefinition, type ActionGate, type RuleAction } from './actions/index.js';
+import { parseRuleSpec, type Rule, type RuleSpec } from './rule.js';
 
 /** What the rules can see of one notification. */
-export interface RuleSubject {
-  tokenHex: string;
-  identifier: number;
-  topic: string | null;
-  payload: Buffer;
-  /** 1-based position of the notification on its connection. */
-  nthOnConnection: number;
-  /** Absent: binary. */
-  protocol?: 'binary' | 'http2';
-  /** HTTP/2: the request's apns-id. */
-  apnsId?: string;
-  /** HTTP/2: the push type. */
-  pushType?: string;
-}
-
+export type RuleSubject = NotificationContext;
 
 function fieldAt(json: unknown, path: string): { found: boolean; value: unknown } {
   let value = json;
@@ -33,30 +20,12 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
-interface LiveRule extends Rule<AnyRuleAction> {
+interface LiveRule extends Rule {
   random: () => number;
-  addedAt: number;
-  /** rateLimit: recent notification times per device token. */
-  recent?: Map<string, number[]>;
-}
-
-const isHttp2Only = (action: AnyRuleAction) => (HTTP2_RULE_ACTIONS as readonly string[]).includes(action.type as Http2RuleActionType);
-
-/** rateLimit: counts this notification; true when it is over the limit. */
-function overRate(rule: LiveRule, token: string, now: number): boolean {
-  if (rule.action.type !== 'rateLimit') return false;
-  const { requests, perMs } = rule.action;
-  rule.recent ??= new Map();
-  const times = (rule.recent.get(token) ?? []).filter((t) => now - t < perMs);
-  times.push(now);
-  rule.recent.set(token, times);
-  return times.length > requests;
-}
-
-function inOutage(rule: LiveRule, now: number): boolean {
-  if (rule.action.type !== 'outage') return true;
-  const start = rule.addedAt + (rule.action.afterMs ?? 0);
-  return now >= start && (rule.action.forMs === undefined || now < start + rule.action.forMs);
+  /** The action's own condition (an outage window, a rate count), checked last. */
+  gate: ActionGate | null;
+  /** Per protocol: false when the action does not exist there, so the rule is passed over. */
+  appliesTo: { binary: boolean; http2: boolean };
 }
 
 /**
@@ -68,24 +37,23 @@ export class RuleSet extends EventEmitter {
   private judged = 0;
   private nextId = 1;
 
-  add(input: RuleSpec | unknown): Rule<AnyRuleAction> {
+  add(input: RuleSpec | unknown): Rule {
     const spec = parseRuleSpec(input);
     const id = spec.id ?? `rule-${this.nextId++}`;
     if (this.rules.some((r) => r.id === id)) this.remove(id);
     const seed = spec.seed ?? 1;
-    const match = { ...(spec.match ?? {}) };
-    if (match.token !== undefined) match.token = normalizeToken(match.token);
-    if (match.tokenPrefix !== undefined) match.tokenPrefix = normalizeToken(match.tokenPrefix);
+    const definition = ruleActionDefinition(spec.action.type)!;
     const rule: LiveRule = {
       id,
       description: spec.description ?? null,
-      match,
-      action: (spec.action.type === 'reject' ? { ...spec.action, status: rejectStatus(spec.action) } : { ...spec.action }) as AnyRuleAction,
+      match: spec.match,
+      action: spec.action,
       times: spec.times ?? null,
       seed,
       fired: 0,
       random: seededRandom(seed),
-      addedAt: Date.now(),
+      gate: definition.gate?.(spec.action, Date.now()) ?? null,
+      appliesTo: { binary: definition.on.binary !== PASS_OVER, http2: definition.on.http2 !== PASS_OVER },
     };
     this.rules.push(rule);
     this.emit('change');
@@ -105,7 +73,7 @@ export class RuleSet extends EventEmitter {
     this.emit('change');
   }
 
-  list(): Rule<AnyRuleAction>[] {
+  list(): Rule[] {
     return this.rules.map((r) => this.view(r));
   }
 
@@ -114,22 +82,20 @@ export class RuleSet extends EventEmitter {
   }
 
   /**
-   * Counts the notification and returns the rule that fires for it, if any. Binary
-   * notifications never get a rule whose action exists on HTTP/2 only.
+   * Counts the notification and returns the rule that fires for it, if any. A rule whose
+   * action does not exist on the notification's protocol is passed over.
    */
-  evaluate(subject: RuleSubject & { protocol: 'http2' }): Rule<AnyRuleAction> | null;
-  evaluate(subject: RuleSubject): Rule | null;
-  evaluate(subject: RuleSubject): Rule<AnyRuleAction> | null {
+  evaluate(subject: RuleSubject, nthOnConnection: number): Rule | null {
     const nth = ++this.judged;
     if (this.rules.length === 0) return null;
-    const protocol = subject.protocol ?? 'binary';
+    const protocol = subject.protocol;
     const now = Date.now();
     let json: unknown;
     let parsed = false;
     for (const rule of this.rules) {
       if (rule.times !== null && rule.fired >= rule.times) continue;
+      if (!rule.appliesTo[protocol]) continue;
       const m = rule.match;
-      if (protocol === 'binary' && isHttp2Only(rule.action)) continue;
       if (m.protocol !== undefined && m.protocol !== protocol) continue;
       if (m.apnsId !== undefined && m.apnsId !== subject.apnsId) continue;
       if (m.pushType !== undefined && m.pushType !== subject.pushType) continue;
@@ -138,7 +104,7 @@ export class RuleSet extends EventEmitter {
       if (m.identifier !== undefined && m.identifier !== subject.identifier) continue;
       if (m.topic !== undefined && m.topic !== subject.topic) continue;
       if (m.nth !== undefined && m.nth !== nth) continue;
-      if (m.nthOnConnection !== undefined && m.nthOnConnection !== subject.nthOnConnection) continue;
+      if (m.nthOnConnection !== undefined && m.nthOnConnection !== nthOnConnection) continue;
       if (m.everyNth !== undefined && nth % m.everyNth !== 0) continue;
       if (m.payloadField !== undefined) {
         if (!parsed) {
@@ -154,16 +120,15 @@ export class RuleSet extends EventEmitter {
         if ('equals' in m.payloadField && !sameValue(field.value, m.payloadField.equals)) continue;
       }
       if (m.probability !== undefined && !(rule.random() < m.probability)) continue;
-      if (!inOutage(rule, now)) continue;
-      if (rule.action.type === 'rateLimit' && !overRate(rule, subject.tokenHex, now)) continue;
+      if (rule.gate !== null && !rule.gate(subject, now)) continue;
       rule.fired++;
       return this.view(rule);
     }
     return null;
   }
 
-  private view(rule: LiveRule): Rule<AnyRuleAction> {
-    const { random: _random, addedAt: _addedAt, recent: _recent, ...rest } = rule;
-    return { ...rest, match: { ...rest.match }, action: { ...rest.action } };
+  private view(rule: LiveRule): Rule {
+    const { random: _random, gate: _gate, appliesTo: _appliesTo, ...rest } = rule;
+    return { ...rest, match: { ...rest.match }, action: { ...rest.action } as RuleAction };
   }
 }

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseRuleSpec, RuleError, type RuleSpec } from './rule.js';
+import { parseDeviceToken } from '../../common/token.js';
+import { parseFeedbackTimestamp } from '../registry/index.js';
+import { RuleError, asRuleError } from './error.js';
+import { parseRuleSpec, type RuleSpec } from './rule.js';
 
 /** The device part of a scenario file. */
 export interface ScenarioDevice {
@@ -17,23 +20,31 @@ export interface Scenario {
 
 export function parseScenario(value: unknown, source = 'scenario'): Scenario {
   const input = Array.isArray(value) ? { rules: value } : value;
-  if (typeof input !== 'object' || input === null) throw new RuleError(`${source}: must be a JSON object with "rules" (or an array of rules)`);
+  if (typeof input !== 'object' || input === null)
+    throw new RuleError(`${source}: must be a JSON object with "rules" (or an array of rules)`);
   const { rules = [], devices = [], uninstalled = [], ...rest } = input as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
-  if (unknownKeys.length > 0) throw new RuleError(`${source}: unknown key(s) ${unknownKeys.join(', ')}; expected rules, devices, uninstalled`);
+  if (unknownKeys.length > 0)
+    throw new RuleError(`${source}: unknown key(s) ${unknownKeys.join(', ')}; expected rules, devices, uninstalled`);
   if (!Array.isArray(rules)) throw new RuleError(`${source}: "rules" must be an array`);
   const checkDevices = (list: unknown, key: string) => {
     if (!Array.isArray(list)) throw new RuleError(`${source}: "${key}" must be an array`);
-    list.forEach((d, i) => {
+    return list.map((d: unknown, i) => {
+      const where = `${source}: ${key}[${i}]`;
       if (typeof d !== 'object' || d === null || typeof (d as ScenarioDevice).token !== 'string') {
-        throw new RuleError(`${source}: ${key}[${i}] must be an object with a "token" string`);
+        throw new RuleError(`${where} must be an object with a "token" string`);
       }
-      const env = (d as ScenarioDevice).environment;
+      const device = d as ScenarioDevice & { timestamp?: unknown };
+      const env = device.environment;
       if (env !== undefined && env !== 'development' && env !== 'production') {
-        throw new RuleError(`${source}: ${key}[${i}].environment must be "development" or "production"`);
+        throw new RuleError(`${where}.environment must be "development" or "production"`);
       }
+      if (device.topic !== undefined && typeof device.topic !== 'string') throw new RuleError(`${where}.topic must be a string`);
+      const timestamp =
+        device.timestamp === undefined ? undefined : asRuleError(() => parseFeedbackTimestamp(device.timestamp, `${where}.timestamp`));
+      const token = asRuleError(() => parseDeviceToken(device.token, `${where}.token`));
+      return { ...device, token, ...(timestamp === undefined ? {} : { timestamp }) } as ScenarioDevice & { timestamp?: number };
     });
-    return list as ScenarioDevice[];
   };
   return {
     rules: rules.map((r, i) => parseRuleSpec(r, `${source}: rules[${i}]`)),

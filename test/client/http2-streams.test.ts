@@ -129,7 +129,7 @@ describe('close and destroy', () => {
     const used = new Set(s.records({ protocol: 'http2' }).map((r) => r.connectionId));
     expect(used.size).toBe(2);
     await new Promise((r) => setTimeout(r, 50));
-    expect(s.http2!.connectionList().filter((c) => used.has(c.id))).toEqual([]);
+    expect(s.http2!.connections().filter((c) => used.has(c.id))).toEqual([]);
   });
 
   it('destroy() fails what has no answer yet with ClientClosedError', async () => {

@@ -142,7 +142,7 @@ describe('connections', () => {
     await send(fresh, { body: ALERT });
     await send(fresh, { headers: { 'apns-priority': '4' }, body: ALERT });
     const [record] = sim.records();
-    const summary = sim.http2!.connectionList().find((c) => c.id === record.connectionId)!;
+    const summary = sim.http2!.connections().find((c) => c.id === record.connectionId)!;
     expect(summary).toMatchObject({ protocol: 'http2', auth: 'certificate', topic: 'com.example.app', requests: 2, notifications: 1, accepted: 1, rejected: 1, discarded: 0, state: 'open' });
     const closed = once(sim.http2!, 'disconnect');
     fresh.close();

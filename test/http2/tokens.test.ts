@@ -163,7 +163,7 @@ describe('one team and key per connection', () => {
       const reply = await push(s, await bearer(other));
       expect([reply.status, reply.json?.reason]).toEqual([403, 'UnrelatedKeyIdInToken']);
     }
-    expect(sim.http2!.connectionList().find((c) => c.teamId === 'TEAM000001' && c.keyId === 'KEY0000001')).toBeDefined();
+    expect(sim.http2!.connections().find((c) => c.teamId === 'TEAM000001' && c.keyId === 'KEY0000001')).toBeDefined();
     expect((await push(await session(), await bearer(otherTeam))).status).toBe(200);
   });
 
@@ -203,7 +203,7 @@ describe('the stream limit', () => {
   it('is 1 on a token connection until a valid token, then the configured maximum', async () => {
     const s = await session();
     expect(s.remoteSettings.maxConcurrentStreams).toBe(1);
-    expect(sim.http2!.connectionList().at(-1)!.maxConcurrentStreams).toBe(1);
+    expect(sim.http2!.connections().at(-1)!.maxConcurrentStreams).toBe(1);
     expect((await push(s, undefined)).json?.reason).toBe('MissingProviderToken');
     expect((await push(s, 'bearer x.y.z')).json?.reason).toBe('InvalidProviderToken');
     expect(s.remoteSettings.maxConcurrentStreams).toBe(1);
@@ -212,7 +212,7 @@ describe('the stream limit', () => {
     const [settings] = (await raised) as [{ maxConcurrentStreams: number }];
     expect(settings.maxConcurrentStreams).toBe(250);
     expect(s.remoteSettings.maxConcurrentStreams).toBe(250);
-    expect(sim.http2!.connectionList().find((c) => c.keyId === 'KEY0000001' && c.maxConcurrentStreams === 250)).toBeDefined();
+    expect(sim.http2!.connections().find((c) => c.keyId === 'KEY0000001' && c.maxConcurrentStreams === 250)).toBeDefined();
   });
 
   it('is the maximum from the first SETTINGS on a certificate connection', async () => {

@@ -42,7 +42,7 @@ describe('TLS and ALPN', () => {
     expect(s.alpnProtocol).toBe('h2');
     expect((await send(s, { body: ALERT })).status).toBe(200);
     const [record] = await sim.waitFor({ protocol: 'http2' });
-    expect(sim.http2!.connectionList().find((c) => c.id === record.connectionId)).toMatchObject({ alpn: 'h2', auth: 'certificate', protocol: 'http2' });
+    expect(sim.http2!.connections().find((c) => c.id === record.connectionId)).toMatchObject({ alpn: 'h2', auth: 'certificate', protocol: 'http2' });
   });
 
   it('serves a client that speaks HTTP/2 over TLS without ALPN, with a certificate or a provider token', async () => {
@@ -55,7 +55,7 @@ describe('TLS and ALPN', () => {
     expect(withToken.remoteSettings.maxConcurrentStreams).toBe(1000);
     expect(sim.http2!.stats.withoutAlpn).toBe(before + 2);
     const records = await sim.waitFor({ protocol: 'http2', outcome: 'accepted' }, { count: 2 });
-    const alpns = records.map((r) => sim.http2!.connectionList().find((c) => c.id === r.connectionId)?.alpn);
+    const alpns = records.map((r) => sim.http2!.connections().find((c) => c.id === r.connectionId)?.alpn);
     expect(alpns).toEqual([null, null]);
   });
 

@@ -113,7 +113,7 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
     r.write(h2frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, Buffer.of(0x80)));
     await eventually(() => r.goawayCode() !== null);
     r.socket.destroy();
-    expect(await eventually(() => !sim.http2!.connectionList().some((c) => c.peer === r.peer), 3000)).toBe(true);
+    expect(await eventually(() => !sim.http2!.connections().some((c) => c.peer === r.peer), 3000)).toBe(true);
   });
 
   it('oversized header blocks: 100 KB in one header, and 1,000 header fields, are refused without a response', async () => {
@@ -189,7 +189,7 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
     const stuck = new Set(raws.filter((r) => (r.goawayCode() ?? 0) !== 0).map((r) => r.peer));
     for (const r of raws) r.socket.destroy();
     for (const s of open) s.destroy();
-    expect(await eventually(() => sim.http2!.connectionList().every((c) => stuck.has(c.peer)))).toBe(true);
+    expect(await eventually(() => sim.http2!.connections().every((c) => stuck.has(c.peer)))).toBe(true);
     expect(watch.errors).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { Http2Header } from '../../protocol/http2/index.js';
 import { backoffDelay, backoffOf, type Backoff } from '../../common/backoff.js';
+import { StuckSessionWatch } from '../../common/h2-liveness.js';
 import { Deque } from '../shared/deque.js';
 import type { Endpoint } from '../shared/hosts.js';
 import { ClientClosedError, GatewayUnreachableError } from '../binary/outcome.js';
@@ -112,6 +113,13 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
   private closing = false;
   private destroyed = false;
   private closePromise: Promise<void> | null = null;
+  /** Sessions node gave up after sending GOAWAY for a server's protocol error: destroyed, or their requests would hang. */
+  private readonly stuck = new StuckSessionWatch<ClientConnection>((conn) => {
+    conn.error ??= Object.assign(new Error(`the connection to ${this.endpoint.host}:${this.endpoint.port} stopped after a protocol error (GOAWAY sent)`), {
+      code: 'ERR_HTTP2_SESSION_STUCK',
+    });
+    conn.session.destroy();
+  });
   private readonly counts = { connections: 0, requests: 0, accepted: 0, rejected: 0, failed: 0, retried: 0, pings: 0, maxStreams: 0 };
 
   constructor(options: Http2ClientOptions) {
@@ -307,6 +315,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     this.counts.connections++;
     const conn = new ClientConnection(id, session);
     this.connections.push(conn);
+    this.stuck.add(conn, session);
     this.connecting = conn;
     conn.connectTimer = setTimeout(() => {
       conn.error ??= Object.assign(new Error(`no HTTP/2 SETTINGS from ${this.endpoint.host}:${this.endpoint.port} within ${this.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' });
@@ -354,6 +363,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     const wasConnecting = conn.state === 'connecting';
     conn.state = 'closed';
     conn.clearTimers();
+    this.stuck.delete(conn);
     const at = this.connections.indexOf(conn);
     if (at >= 0) this.connections.splice(at, 1);
     if (this.connecting === conn) this.connecting = null;

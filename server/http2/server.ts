@@ -12,6 +12,7 @@ import {
   type Http2Limits,
 } from '../../protocol/http2/index.js';
 import type { ApnsEnvironment } from '../certs/index.js';
+import { StuckSessionWatch } from '../../common/h2-liveness.js';
 import { identityOf, peerOf, type ClientAuth, type TlsMaterial } from '../tls/index.js';
 import type { KeyStore } from '../keys/index.js';
 import type { ConnectionInfo, Recorder } from '../recorder/index.js';
@@ -72,6 +73,8 @@ export interface Http2GatewayStats {
   /** Clients without ALPN that did not send the HTTP/2 preface (HTTP/1, other protocols). */
   notHttp2: number;
   handshakeFailures: number;
+  /** Connections node had given up after a GOAWAY for a connection error, destroyed by the server. */
+  stuckClosed: number;
 }
 
 /**
@@ -86,12 +89,16 @@ export class Http2Gateway extends EventEmitter {
   private readonly open = new Map<number, Http2Connection>();
   private readonly policy: Http2Policy;
   private nextConnectionId = 1;
-  private readonly counts = { opened: 0, withoutAlpn: 0, notHttp2: 0, handshakeFailures: 0 };
+  private readonly counts = { opened: 0, withoutAlpn: 0, notHttp2: 0, handshakeFailures: 0, stuckClosed: 0 };
   /** The TLS socket whose 'session' event is on its way (node emits both in one call). */
   private arriving: TLSSocket | null = null;
   private closing = false;
   /** Every TLS socket still open, adopted or not: close() leaves none behind. */
   private readonly sockets = new Set<TLSSocket>();
+  private readonly stuck = new StuckSessionWatch<Http2Connection>((connection) => {
+    this.counts.stuckClosed++;
+    connection.destroy();
+  });
 
   constructor(private readonly options: Http2GatewayOptions) {
     super();
@@ -194,6 +201,7 @@ export class Http2Gateway extends EventEmitter {
   /** GOAWAY Shutdown to every connection, a moment for it to go out, then everything closes. */
   async close(): Promise<void> {
     this.closing = true;
+    this.stuck.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const open = [...this.open.values()];
     for (const connection of open) connection.goAway('Shutdown');
@@ -215,8 +223,10 @@ export class Http2Gateway extends EventEmitter {
     return this.options.environment ?? 'development';
   }
 
+  /** A certificate that does not verify proves nothing: such a connection gets what a token connection gets, one stream. */
   private initialStreams(socket: TLSSocket): number {
-    return socket.getPeerX509Certificate() !== undefined ? this.policy.maxConcurrentStreams : UNAUTHENTICATED_MAX_CONCURRENT_STREAMS;
+    const verified = socket.authorized && socket.getPeerX509Certificate() !== undefined;
+    return verified ? this.policy.maxConcurrentStreams : UNAUTHENTICATED_MAX_CONCURRENT_STREAMS;
   }
 
   private onUnknownProtocol(socket: TLSSocket): void {
@@ -261,9 +271,11 @@ export class Http2Gateway extends EventEmitter {
     };
     const connection = new Http2Connection(session, socket, info, identity, environment, alpn, this.policy, (closed) => {
       this.open.delete(closed.info.id);
+      this.stuck.delete(closed);
       this.emit('disconnect', closed.summary());
     });
     this.open.set(info.id, connection);
+    this.stuck.add(connection, session);
     const idle = this.options.idleTimeoutMs ?? 0;
     if (idle > 0) {
       session.setTimeout(idle, () => connection.idle());

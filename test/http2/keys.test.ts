@@ -66,14 +66,17 @@ describe('the key store', () => {
   it('the control API makes and lists keys', async () => {
     const sim = await startSimulator();
     try {
-      const made = await fetch(`${sim.controlUrl}/keys`, { method: 'POST', body: JSON.stringify({ teamId: 'TEAM000001', keyId: 'KEYCONTROL', environments: ['development'] }) });
+      // The control API takes JSON bodies only with their content type (its CSRF guard).
+      const json = { 'content-type': 'application/json' };
+      const body = JSON.stringify({ teamId: 'TEAM000001', keyId: 'KEYCONTROL', environments: ['development'] });
+      const made = await fetch(`${sim.controlUrl}/keys`, { method: 'POST', headers: json, body });
       expect(made.status).toBe(201);
       const key = (await made.json()) as { privateKey: string; keyId: string; environments: string[] };
       expect(key).toMatchObject({ keyId: 'KEYCONTROL', environments: ['development'] });
       const listed = (await (await fetch(`${sim.controlUrl}/keys`)).json()) as Record<string, unknown>[];
       expect(listed.map((k) => k.keyId)).toEqual(['KEYCONTROL']);
       expect(JSON.stringify(listed)).not.toContain('PRIVATE KEY');
-      const bad = await fetch(`${sim.controlUrl}/keys`, { method: 'POST', body: JSON.stringify({ teamId: 'T', keyId: 'K' }) });
+      const bad = await fetch(`${sim.controlUrl}/keys`, { method: 'POST', headers: json, body: JSON.stringify({ teamId: 'T', keyId: 'K' }) });
       expect(bad.status).toBe(400);
       expect((await fetch(`${sim.controlUrl}/keys/KEYCONTROL`, { method: 'DELETE' })).status).toBe(200);
       expect((await fetch(`${sim.controlUrl}/keys/KEYCONTROL`, { method: 'DELETE' })).status).toBe(404);
@@ -129,8 +132,8 @@ describe('apns-mock keys', () => {
   it('exits 2 with a clear message on a bad team or key id', async () => {
     const dir = await tempDir();
     for (const [args, message] of [
-      [['--team', 'SHORT', '--key-id', 'KEY0000001'], /--team: a team id is 10 letters or digits/],
-      [['--team', 'TEAM000001', '--key-id', 'KEY 000001'], /--key-id: a key id is 10 letters or digits/],
+      [['--team', 'SHORT', '--key-id', 'KEY0000001'], /--team: a team id is 10 upper-case letters or digits/],
+      [['--team', 'TEAM000001', '--key-id', 'KEY 000001'], /--key-id: a key id is 10 upper-case letters or digits/],
     ] as const) {
       const result = await runCli(['keys', ...args, '--out', join(dir, 'out'), '--state', join(dir, 'state')]);
       expect(result.code).toBe(2);

@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
 import { startSimulator, writeProviderBundle, RuleError, type SimulatorOptions } from '../../server/index.js';
+import { RecordFileError, type SinkState } from '../../server/recorder/jsonl.js';
 import { UsageError } from '../shared/usage.js';
 
 export interface ServeOptions extends SimulatorOptions {
@@ -25,8 +26,20 @@ export async function serve(options: ServeOptions): Promise<void> {
       throw new UsageError(`cannot listen on ${address ?? options.host}:${port ?? '?'} (${code}); pick other ports with --port, --feedback-port, --http2-port and --control-port (0: a free one)`);
     }
     if (error instanceof RuleError || (error instanceof Error && error.message.includes('control token'))) throw new UsageError(error.message);
+    if (error instanceof RecordFileError) {
+      // A path, not a usage mistake: the one line says what to fix, without the --help hint.
+      process.stderr.write(`apns-mock: ${error.message}\n`);
+      process.exit(2);
+    }
     throw error;
   }
+  // The simulator goes on without its file: records stay in memory, /stats shows the sink failed.
+  sim.recorder.once('sinkFailed', (state: SinkState) => {
+    process.stderr.write(
+      `apns-mock: stopped writing records to ${shown(state.path)} (${state.error}) after ${state.written} record(s); ` +
+        `records go on in memory and in the control API\n`,
+    );
+  });
   const client = await writeProviderBundle(join(sim.state, 'client'), sim.credentials, { cert: sim.credentials.ca, key: '' }, { baseName: sim.credentials.topic });
   const facts = { ...sim.describe(), cert: client.cert, key: client.key, p12: client.p12, passphrase: client.passphrase, topic: sim.credentials.topic };
   if (options.json) {

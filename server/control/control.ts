@@ -135,7 +135,7 @@ export class ControlApi {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    this.guard?.check(request);
+    this.guard?.checkAddress(request);
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://control');
@@ -153,6 +153,8 @@ export class ControlApi {
     if (this.options.token && request.headers.authorization !== `Bearer ${this.options.token}`) {
       throw new HttpError(401, 'this control API needs "Authorization: Bearer <control token>"');
     }
+    // After the token: a caller without it learns that first.
+    this.guard?.checkContentType(request);
     const { recorder, rules, registry, gateway } = this.options;
     const http2 = this.options.http2 ?? null;
     const route = `${method} ${path}`;

@@ -66,8 +66,8 @@ export class RequestGuard {
     return this.anyAddressLiteral && isIP(parsed.name) !== 0;
   }
 
-  /** Throws 403 for a foreign Host or Origin, 415 for a changing request that is not JSON. */
-  check(request: IncomingMessage): void {
+  /** Throws 403 for a foreign Host or Origin. */
+  checkAddress(request: IncomingMessage): void {
     const host = request.headers.host;
     if (host === undefined || !this.namesThisServer(host, null)) {
       throw new HttpError(
@@ -81,6 +81,10 @@ export class RequestGuard {
     if (origin !== undefined && !this.isOwnOrigin(origin)) {
       throw new HttpError(403, `the control API refuses requests from other sites' pages; got Origin ${JSON.stringify(origin)}`, 'ERR_APNS_CONTROL_FORBIDDEN_ORIGIN');
     }
+  }
+
+  /** Throws 415 for a changing request that is not JSON. */
+  checkContentType(request: IncomingMessage): void {
     if (CHANGING_METHODS.has(request.method ?? '') && !isJsonOrEmpty(request)) {
       throw new HttpError(
         415,
@@ -105,7 +109,7 @@ export class RequestGuard {
 
 /**
  * JSON, or no body and no content type at all: a bodiless POST or DELETE (curl -X DELETE)
- * stays easy, and a browser adds an Origin to every cross-site POST, which the check above refuses.
+ * stays easy, and a browser adds an Origin to every cross-site POST, which checkAddress refuses.
  */
 function isJsonOrEmpty(request: IncomingMessage): boolean {
   const type = request.headers['content-type'];

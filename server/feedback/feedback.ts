@@ -4,7 +4,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { encodeFeedbackTuple } from '../../protocol/binary/index.js';
 import { MAX_TOKEN_BYTES, isHexToken, normalizeToken } from '../../common/token.js';
 import { identityOf, peerOf, tlsServerOptions, type ProviderListenerOptions } from '../tls/index.js';
-import type { DeviceRegistry, UninstalledToken } from '../registry/index.js';
+import { MAX_FEEDBACK_TIMESTAMP, type DeviceRegistry, type UninstalledToken } from '../registry/index.js';
 
 export interface FeedbackServiceOptions extends ProviderListenerOptions {
   registry: DeviceRegistry;
@@ -21,9 +21,6 @@ export interface FeedbackDelivery {
   skipped: UninstalledToken[];
 }
 
-/** The tuple's time is an unsigned 32-bit count of seconds. */
-const MAX_TUPLE_TIMESTAMP = 0xffff_ffff;
-
 /**
  * The tuples for a delivery, each checked before it is encoded: whatever reached the
  * registry (every entry point checks tokens, but a library caller may not), one bad entry
@@ -36,7 +33,7 @@ export function encodeDeliverable(entries: readonly UninstalledToken[]): { bytes
   for (const entry of entries) {
     const hex = typeof entry.token === 'string' ? normalizeToken(entry.token) : '';
     const deliverable =
-      isHexToken(hex) && hex.length / 2 <= MAX_TOKEN_BYTES && Number.isInteger(entry.timestamp) && entry.timestamp >= 0 && entry.timestamp <= MAX_TUPLE_TIMESTAMP;
+      isHexToken(hex) && hex.length / 2 <= MAX_TOKEN_BYTES && Number.isInteger(entry.timestamp) && entry.timestamp >= 0 && entry.timestamp <= MAX_FEEDBACK_TIMESTAMP;
     if (!deliverable) {
       skipped.push(entry);
       continue;

@@ -451,8 +451,8 @@ describe('devices, uninstall and feedback', () => {
     it(`POST /uninstall refuses the timestamp ${JSON.stringify(timestamp)} with 400 and queues nothing`, async () => {
       const reply = await post('/uninstall', { token: TOKEN, timestamp });
       expect(reply.status).toBe(400);
-      expect(reply.body).toMatchObject({ code: 'ERR_APNS_CONTROL_BAD_REQUEST' });
-      expect(reply.body.error).toMatch(/uninstall\[0\]: "timestamp" must be UNIX seconds, a whole number from 0 to 4294967295/);
+      expect(reply.body).toMatchObject({ code: 'ERR_APNS_INPUT' });
+      expect(reply.body.error).toMatch(/uninstall\[0\]: "timestamp" must be UNIX seconds \(an integer from 0 to 4294967295\)/);
       expect((await get('/feedback')).body).toEqual([]);
     });
   }

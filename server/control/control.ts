@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OUTCOMES, type Outcome, type RecordFilter, type Recorder } from '../recorder/index.js';
+import { recordFilterFromQuery, type RecordFilter, type Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
 import { parseRuleSpec, type RuleSet } from '../rules/index.js';
 import type { BinaryGateway } from '../binary/index.js';
@@ -45,32 +45,9 @@ export interface ControlApiOptions {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith('127.');
 
+/** The records a query asks for; a bad value is a RecordFilterError, answered 400 with its code. */
 function recordFilter(params: URLSearchParams): RecordFilter {
-  const filter: RecordFilter = {};
-  const token = params.get('token');
-  if (token) {
-    if (!/^[0-9a-fA-F\s]*$/.test(token)) throw new HttpError(400, `query parameter token must be hex; got "${token}"`);
-    filter.token = token;
-  }
-  const outcome = params.getAll('outcome').flatMap((o) => o.split(','));
-  if (outcome.length > 0) {
-    for (const o of outcome) if (!OUTCOMES.includes(o as Outcome)) throw new HttpError(400, `query parameter outcome must be one of ${OUTCOMES.join(', ')}; got "${o}"`);
-    filter.outcome = outcome as Outcome[];
-  }
-  const topic = params.get('topic');
-  if (topic) filter.topic = topic;
-  filter.since = intParam(params, 'since');
-  filter.connectionId = intParam(params, 'connection');
-  filter.identifier = intParam(params, 'identifier');
-  filter.status = intParam(params, 'status');
-  const protocol = params.get('protocol');
-  if (protocol) {
-    if (protocol !== 'binary' && protocol !== 'http2') throw new HttpError(400, `query parameter protocol must be binary or http2; got "${protocol}"`);
-    filter.protocol = protocol;
-  }
-  const apnsId = params.get('apnsId');
-  if (apnsId) filter.apnsId = apnsId.toLowerCase();
-  return filter;
+  return recordFilterFromQuery(params);
 }
 
 /**
@@ -201,7 +178,8 @@ export class ControlApi {
       case 'POST /keys': {
         const body = asObject(await readJson(request), 'keys');
         const { teamId, keyId, environments, topics, publicKey } = body as Record<string, never>;
-        if (topics !== undefined && !(Array.isArray(topics) && (topics as unknown[]).every((t) => typeof t === 'string'))) throw new HttpError(400, 'keys: "topics" must be an array of bundle ids');
+        if (topics !== undefined && !(Array.isArray(topics) && (topics as unknown[]).every((t) => typeof t === 'string')))
+          throw new HttpError(400, 'keys: "topics" must be an array of bundle ids');
         const store = this.keyStore();
         if (publicKey !== undefined) return sendJson(response, 201, await store.add({ teamId, keyId, publicKey, environments, topics }));
         return sendJson(response, 201, await store.create(teamId, keyId, { environments, topics }));
@@ -212,7 +190,10 @@ export class ControlApi {
         const body = asObject(await readJson(request), 'revoke');
         const serialNumber = body.serialNumber ?? body.serial;
         const fingerprint256 = body.fingerprint256 ?? body.fingerprint;
-        const target = typeof body.cert === 'string' ? body.cert : ({ serialNumber, fingerprint256 } as { serialNumber?: string; fingerprint256?: string });
+        const target =
+          typeof body.cert === 'string'
+            ? body.cert
+            : ({ serialNumber, fingerprint256 } as { serialNumber?: string; fingerprint256?: string });
         try {
           return sendJson(response, 201, await this.revocationList().revoke(target));
         } catch (error) {
@@ -290,7 +271,12 @@ export class ControlApi {
       const result = await this.waits.wait(filter, count, timeoutMs, gone.signal);
       if (result.status === 'aborted') return;
       if (result.status === 'matched') return sendJson(response, 200, result.records);
-      return sendJson(response, 408, { error: result.message, code: 'ERR_APNS_WAIT_TIMEOUT', matched: result.matched, records: result.seen });
+      return sendJson(response, 408, {
+        error: result.message,
+        code: 'ERR_APNS_WAIT_TIMEOUT',
+        matched: result.matched,
+        records: result.seen,
+      });
     } finally {
       response.off('close', onClose);
     }

@@ -1,9 +1,9 @@
-import { parsePayload, statusName, type DecodedFrame, type PayloadWarning } from '../../protocol/binary/index.js';
+import type { ColumnKind } from './column-kinds.js';
+import { parsePayload, type DecodedFrame, type PayloadWarning } from '../../protocol/binary/index.js';
+import { compile } from './compile.js';
+import { RECORD_COLUMNS, RECORD_FIELDS, RECORD_RARE, type FieldName, type FieldValue, type Outcome, type Protocol } from './fields.js';
 
-export type Outcome = 'accepted' | 'rejected' | 'discarded' | 'incomplete';
-export const OUTCOMES: readonly Outcome[] = ['accepted', 'rejected', 'discarded', 'incomplete'];
-
-export type Protocol = 'binary' | 'http2';
+export { OUTCOMES, PROTOCOLS, type Outcome, type Protocol } from './fields.js';
 
 /**
  * What an HTTP/2 request carried and what it was answered. On HTTP/2 records `status` is the
@@ -47,101 +47,112 @@ export interface ConnectionInfo {
   environment: string | null;
 }
 
-/** One notification as the library, the control API, the JSONL file and the CLI show it. */
-export interface NotificationRecord {
-  seq: number;
-  /** ISO 8601 time of the decision. */
-  time: string;
-  protocol: Protocol;
-  connectionId: number;
-  peer: string;
-  topic: string | null;
-  environment: string | null;
-  command: number | null;
-  identifier: number | null;
-  expiry: number | null;
-  priority: number | null;
-  /** Hex, lower case. */
-  token: string | null;
-  /** The payload as UTF-8 text (as received; may not be JSON). */
-  payload: string | null;
-  /** The payload parsed, or null when it is not JSON. */
-  payloadJson: unknown;
-  warnings: PayloadWarning[];
-  outcome: Outcome;
-  status: number | null;
-  statusName: string | null;
-  reason: string | null;
-  /** Id of the fault rule that decided this outcome, if one did. */
-  rule: string | null;
-  /** The frame's bytes, hex (HTTP/2: the request body's). */
-  bytes: string;
-  /** HTTP/2 requests only; null on binary records. */
-  http2: Http2RecordDetails | null;
-}
+/** One notification as the library, the control API, the JSONL file and the CLI show it: the fields of RECORD_FIELDS. */
+export type NotificationRecord = { [F in FieldName]: FieldValue<F> };
 
-export interface RecordInput {
+/** What the store keeps in columns, as StoredRecord gives it. */
+export type ColumnValues = {
+  [K in keyof typeof RECORD_COLUMNS]: (typeof RECORD_COLUMNS)[K]['kind'] extends ColumnKind<infer T> ? T : never;
+};
+/** What few records carry; null when not given. */
+export type RareValues = { [K in keyof typeof RECORD_RARE]: NonNullable<(typeof RECORD_RARE)[K]['type']> | null };
+type StoreGiven = {
+  [K in keyof typeof RECORD_COLUMNS]: (typeof RECORD_COLUMNS)[K] extends { fromStore: true } ? K : never;
+}[keyof typeof RECORD_COLUMNS];
+type FrameGiven = {
+  [K in keyof typeof RECORD_COLUMNS]: (typeof RECORD_COLUMNS)[K] extends { fromFrame: true } ? K : never;
+}[keyof typeof RECORD_COLUMNS];
+type NotOnFrames = {
+  [K in keyof typeof RECORD_RARE]: (typeof RECORD_RARE)[K] extends { notOnFrames: true } ? K : never;
+}[keyof typeof RECORD_RARE];
+
+/** A record's column values as given to the recorder: every one but those the store or the frame give; null or left out when none. */
+type ColumnInput = { [K in Exclude<keyof ColumnValues, StoreGiven | 'outcome'>]?: ColumnValues[K] | null };
+
+export interface RecordInput extends ColumnInput, Partial<RareValues> {
   connection: ConnectionInfo;
-  command: number | null;
-  identifier?: number | null;
-  expiry?: number | null;
-  priority?: number | null;
+  outcome: Outcome;
   /** The frame's bytes (a view: the recorder copies them). */
   bytes: Buffer;
   /** Views into `bytes` (or separate buffers), when the frame got that far. */
   token?: Buffer | null;
   payload?: Buffer | null;
-  outcome: Outcome;
-  status?: number | null;
-  reason?: string | null;
-  rule?: string | null;
   /** Known already (strict mode computes them on the socket path); otherwise worked out when read. */
   warnings?: PayloadWarning[];
   /** The notification's own topic when it is not the connection's (HTTP/2: apns-topic). */
   topic?: string | null;
-  http2?: Http2RecordDetails | null;
 }
 
 /**
- * A decoded binary frame to record: the command, priority, bytes, token and payload come
- * from the frame (the recorder copies them); the rest is as in RecordInput.
+ * A decoded binary frame to record: the bytes, token and payload (and the columns marked
+ * fromFrame) come from the frame (the recorder copies them); the rest is as in RecordInput.
  */
-export interface FrameRecordInput extends Omit<RecordInput, 'command' | 'priority' | 'bytes' | 'token' | 'payload' | 'topic' | 'http2'> {
+export interface FrameRecordInput extends Omit<RecordInput, FrameGiven | NotOnFrames | 'bytes' | 'token' | 'payload' | 'topic'> {
   frame: DecodedFrame;
 }
 
+/** Everything a StoredRecord is made of, by name. */
+export interface StoredRecordParts extends ColumnValues, RareValues {
+  seq: number;
+  connection: ConnectionInfo;
+  /** The notification's own topic; undefined when it is its connection's. */
+  ownTopic: string | null | undefined;
+  /** The payload's warnings when known on recording (strict mode); undefined: worked out when read. */
+  warningsKnown: PayloadWarning[] | undefined;
+  /** The frame's bytes (`length` of them), then any token or payload that was not within them. */
+  data: Buffer;
+  length: number;
+  /** Offsets into `data`; -1 when absent. */
+  tokenAt: number;
+  tokenLength: number;
+  payloadAt: number;
+  payloadLength: number;
+}
+
 const NONE = -1;
+const PART_NAMES = [
+  ...['seq', 'connection', 'ownTopic', 'warningsKnown', 'data', 'length', 'tokenAt', 'tokenLength', 'payloadAt', 'payloadLength'],
+  ...Object.keys(RECORD_COLUMNS),
+  ...Object.keys(RECORD_RARE),
+];
+/** Sets each part as the record's own property, in one order for every record (so all share one shape). */
+const assignParts = compile<(record: StoredRecord, parts: StoredRecordParts) => void>(
+  ['record', 'parts'],
+  PART_NAMES.map((name) => `record.${name} = parts.${name};`),
+  null,
+);
+/** The record as JSON: one object literal, each field read as the table says. */
+const toJson = compile<(record: StoredRecord) => NotificationRecord>(
+  ['record'],
+  ['return {', ...Object.keys(RECORD_FIELDS).map((name) => `  ${name}: constants.${name}(record),`), '};'],
+  RECORD_FIELDS,
+);
+
+// The column and rare values are StoredRecord's own properties, named as in the table: the constructor sets them.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- declares what assignParts sets
+export interface StoredRecord extends Readonly<ColumnValues>, Readonly<RareValues> {}
 
 /**
  * One record, as read from the Recorder, with its own copy of its bytes (never a view of a
  * socket chunk or of the recorder's slabs); the token and payload are views within them.
  * The JSON view (hex, parsed payload, warnings) is made when someone reads it.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class StoredRecord {
-  constructor(
-    readonly seq: number,
-    readonly timeMs: number,
-    readonly connection: ConnectionInfo,
-    readonly command: number | null,
-    readonly identifier: number | null,
-    readonly expiry: number | null,
-    readonly priority: number | null,
-    readonly outcome: Outcome,
-    readonly status: number | null,
-    readonly reason: string | null,
-    readonly rule: string | null,
-    /** The frame's bytes (`length` of them), then any token or payload that was not within them. */
-    private readonly data: Buffer,
-    private readonly length: number,
-    /** Offsets into `data`; -1 when absent. */
-    private readonly tokenAt: number,
-    private readonly tokenLength: number,
-    private readonly payloadAt: number,
-    private readonly payloadLength: number,
-    private warningsKnown: PayloadWarning[] | undefined,
-    private readonly ownTopic: string | null | undefined,
-    readonly http2: Http2RecordDetails | null,
-  ) {}
+  declare readonly seq: number;
+  declare readonly connection: ConnectionInfo;
+  declare private readonly ownTopic: string | null | undefined;
+  declare private warningsKnown: PayloadWarning[] | undefined;
+  declare private readonly data: Buffer;
+  declare private readonly length: number;
+  declare private readonly tokenAt: number;
+  declare private readonly tokenLength: number;
+  declare private readonly payloadAt: number;
+  declare private readonly payloadLength: number;
+
+  constructor(parts: StoredRecordParts) {
+    assignParts(this, parts);
+  }
 
   /** The frame's bytes (HTTP/2: the request body). */
   get bytes(): Buffer {
@@ -165,39 +176,25 @@ export class StoredRecord {
     return this.token?.toString('hex') ?? null;
   }
 
-  toJSON(): NotificationRecord {
+  /** The payload parsed (a new object each time), or null when it is not JSON. */
+  get payloadJson(): unknown {
     const payload = this.payload;
-    let payloadJson: unknown = null;
-    let warnings = this.warningsKnown ?? [];
-    if (payload !== null) {
-      const parsed = parsePayload(payload, this.priority ?? 10);
-      payloadJson = parsed.json ?? null;
-      if (this.warningsKnown === undefined) warnings = parsed.warnings;
+    if (payload === null) return null;
+    const parsed = parsePayload(payload, this.priority ?? 10);
+    this.warningsKnown ??= parsed.warnings;
+    return parsed.json ?? null;
+  }
+
+  /** What is wrong with the payload (not JSON, no aps...); worked out once. */
+  get warnings(): PayloadWarning[] {
+    if (this.warningsKnown === undefined) {
+      const payload = this.payload;
+      this.warningsKnown = payload === null ? [] : parsePayload(payload, this.priority ?? 10).warnings;
     }
-    this.warningsKnown = warnings;
-    return {
-      seq: this.seq,
-      time: new Date(this.timeMs).toISOString(),
-      protocol: this.connection.protocol,
-      connectionId: this.connection.id,
-      peer: this.connection.peer,
-      topic: this.topic,
-      environment: this.connection.environment,
-      command: this.command,
-      identifier: this.identifier,
-      expiry: this.expiry,
-      priority: this.priority,
-      token: this.tokenHex,
-      payload: payload === null ? null : payload.toString('utf8'),
-      payloadJson,
-      warnings,
-      outcome: this.outcome,
-      status: this.status,
-      statusName: this.http2 !== null ? this.http2.reason : this.status === null ? null : statusName(this.status),
-      reason: this.reason,
-      rule: this.rule,
-      bytes: this.bytes.toString('hex'),
-      http2: this.http2,
-    };
+    return this.warningsKnown;
+  }
+
+  toJSON(): NotificationRecord {
+    return toJson(this);
   }
 }

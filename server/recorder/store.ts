@@ -1,22 +1,6 @@
-import type { DecodedFrame, PayloadWarning } from '../../protocol/binary/index.js';
-import { OUTCOMES, StoredRecord, type ConnectionInfo, type FrameRecordInput, type Http2RecordDetails, type Outcome, type RecordInput } from './record.js';
-
-/**
- * What few records carry: a reason, a rule, payload warnings, their own topic, HTTP/2
- * details. Kept in the record's pointer slot in place of its connection.
- */
-interface Extra {
-  connection: ConnectionInfo;
-  reason: string | null;
-  rule: string | null;
-  warnings: PayloadWarning[] | undefined;
-  topic: string | null | undefined;
-  http2: Http2RecordDetails | null;
-}
-
-const HAS_EXTRA = 1;
-/** Warnings were computed on the socket path and there were none (strict mode, a clean payload). */
-const NO_WARNINGS = 2;
+import type { DecodedFrame } from '../../protocol/binary/index.js';
+import { HAS_EXTRA, NO_WARNINGS, readParts, resizeColumns, writeFrame, writeInput, type Columns, type Extra } from './columns.js';
+import { StoredRecord, type ConnectionInfo, type FrameRecordInput, type RecordInput } from './record.js';
 
 const NONE = -1;
 const FIRST_SLAB = 16 * 1024;
@@ -25,15 +9,10 @@ const MAX_SLAB = 256 * 1024;
 const OWN_BUFFER = MAX_SLAB / 8;
 const FIRST_CAPACITY = 1024;
 
-const OUTCOME_CODE: Record<Outcome, number> = { accepted: 0, rejected: 1, discarded: 2, incomplete: 3 };
-
-const orNaN = (n: number | null | undefined) => (n === null || n === undefined ? NaN : n);
-const orNull = (n: number) => (n !== n ? null : n);
-
 /**
  * The records a Recorder keeps, newest last, at most `limit` of them (the oldest go first).
  *
- * Kept as columns, not objects: typed arrays for the numbers (NaN stands for null), one
+ * Kept as columns, not objects: typed arrays for the numbers (one per field of RECORD_COLUMNS), one
  * pointer per record (its connection, shared by every record of it, or the rare extras),
  * and the bytes copied back to back into slabs of 16-256 KB. A slab whose records have all
  * been dropped is written again, so a full store allocates nothing: new memory outside the
@@ -51,21 +30,7 @@ export class RecordStore {
   /** Records dropped to make room. */
   dropped = 0;
 
-  private time = new Float64Array(0);
-  private command = new Float64Array(0);
-  private identifier = new Float64Array(0);
-  private expiry = new Float64Array(0);
-  private priority = new Float64Array(0);
-  private status = new Float64Array(0);
-  private outcome = new Uint8Array(0);
-  private flags = new Uint8Array(0);
-  /** Where the record's bytes lie in its slab; the token and payload are offsets from there. */
-  private at = new Uint32Array(0);
-  private length = new Uint32Array(0);
-  private tokenAt = new Int32Array(0);
-  private tokenLength = new Uint32Array(0);
-  private payloadAt = new Int32Array(0);
-  private payloadLength = new Uint32Array(0);
+  private columns: Columns = resizeColumns(null, 0, 0, 0, 0);
   private slab: (Buffer | undefined)[] = [];
   private meta: (ConnectionInfo | Extra | undefined)[] = [];
 
@@ -106,7 +71,8 @@ export class RecordStore {
     const payload = input.payload ?? null;
     const tokenInside = token !== null && within(token, bytes);
     const payloadInside = payload !== null && within(payload, bytes);
-    const size = bytes.length + (token === null || tokenInside ? 0 : token.length) + (payload === null || payloadInside ? 0 : payload.length);
+    const size =
+      bytes.length + (token === null || tokenInside ? 0 : token.length) + (payload === null || payloadInside ? 0 : payload.length);
     const slab = this.reserve(size);
     const at = this.reservedAt;
     let end = at + bytes.copy(slab, at);
@@ -127,7 +93,7 @@ export class RecordStore {
       }
     }
     this.place(slot, slab, at, bytes.length, tokenAt, token === null ? 0 : token.length, payloadAt, payload === null ? 0 : payload.length);
-    this.describe(slot, input, timeMs, input.command, input.priority, input.topic, input.http2 ?? null);
+    this.keep(slot, writeInput(this.columns, slot, input, this.timeOf(timeMs)), input);
     const seq = this.seqOf(slot);
     if (slab === this.current) this.currentLast = seq;
     return seq;
@@ -153,8 +119,17 @@ export class RecordStore {
       at = this.reservedAt;
       frame.source.copy(slab, at, frame.start, frame.start + frame.length);
     }
-    this.place(slot, slab, at, frame.length, frame.tokenStart - frame.start, frame.tokenLength, frame.payloadStart - frame.start, frame.payloadLength);
-    this.describe(slot, input, timeMs, frame.command, frame.priority, undefined, null);
+    this.place(
+      slot,
+      slab,
+      at,
+      frame.length,
+      frame.tokenStart - frame.start,
+      frame.tokenLength,
+      frame.payloadStart - frame.start,
+      frame.payloadLength,
+    );
+    this.keep(slot, writeFrame(this.columns, slot, input, frame, this.timeOf(timeMs)), input);
     const seq = this.seqOf(slot);
     if (slab === this.current) this.currentLast = seq;
     return seq;
@@ -191,43 +166,42 @@ export class RecordStore {
     return this.firstSeq + ((slot - this.head + this.capacity) % this.capacity);
   }
 
-  private place(slot: number, slab: Buffer, at: number, length: number, tokenAt: number, tokenLength: number, payloadAt: number, payloadLength: number): void {
+  private place(
+    slot: number,
+    slab: Buffer,
+    at: number,
+    length: number,
+    tokenAt: number,
+    tokenLength: number,
+    payloadAt: number,
+    payloadLength: number,
+  ): void {
+    const columns = this.columns;
     this.slab[slot] = slab;
-    this.at[slot] = at;
-    this.length[slot] = length;
-    this.tokenAt[slot] = tokenAt;
-    this.tokenLength[slot] = tokenLength;
-    this.payloadAt[slot] = payloadAt;
-    this.payloadLength[slot] = payloadLength;
+    columns.at[slot] = at;
+    columns.length[slot] = length;
+    columns.tokenAt[slot] = tokenAt;
+    columns.tokenLength[slot] = tokenLength;
+    columns.payloadAt[slot] = payloadAt;
+    columns.payloadLength[slot] = payloadLength;
   }
 
-  private describe(
-    slot: number,
-    input: RecordInput | FrameRecordInput,
-    timeMs: number,
-    command: number | null | undefined,
-    priority: number | null | undefined,
-    topic: string | null | undefined,
-    http2: Http2RecordDetails | null,
-  ): void {
-    // Frames take their chunk's arrival time, other records the clock: a record is never older
-    // than the one before it, so time order is sequence order everywhere records are shown.
+  /**
+   * Frames take their chunk's arrival time, other records the clock: a record is never older
+   * than the one before it, so time order is sequence order everywhere records are shown.
+   */
+  private timeOf(timeMs: number): number {
     this.lastTimeMs = timeMs > this.lastTimeMs ? timeMs : this.lastTimeMs;
-    this.time[slot] = this.lastTimeMs;
-    this.command[slot] = orNaN(command);
-    this.identifier[slot] = orNaN(input.identifier);
-    this.expiry[slot] = orNaN(input.expiry);
-    this.priority[slot] = orNaN(priority);
-    this.status[slot] = orNaN(input.status);
-    this.outcome[slot] = OUTCOME_CODE[input.outcome];
-    const warnings = input.warnings;
-    const reason = input.reason ?? null;
-    const rule = input.rule ?? null;
-    if (reason !== null || rule !== null || (warnings !== undefined && warnings.length > 0) || topic !== undefined || http2 !== null) {
-      this.flags[slot] = HAS_EXTRA;
-      this.meta[slot] = { connection: input.connection, reason, rule, warnings, topic, http2 };
+    return this.lastTimeMs;
+  }
+
+  /** Keeps the record's connection, or its extras when it has some, in its pointer slot. */
+  private keep(slot: number, extra: Extra | null, input: RecordInput | FrameRecordInput): void {
+    if (extra !== null) {
+      this.columns.flags[slot] = HAS_EXTRA;
+      this.meta[slot] = extra;
     } else {
-      this.flags[slot] = warnings === undefined ? 0 : NO_WARNINGS;
+      this.columns.flags[slot] = input.warnings === undefined ? 0 : NO_WARNINGS;
       this.meta[slot] = input.connection;
     }
   }
@@ -237,37 +211,15 @@ export class RecordStore {
     const index = seq - this.firstSeq;
     if (!(index >= 0 && index < this.count)) return null;
     const slot = (this.head + index) % this.capacity;
-    const flags = this.flags[slot];
-    const extra = (flags & HAS_EXTRA) !== 0 ? (this.meta[slot] as Extra) : null;
-    const tokenAt = this.tokenAt[slot];
-    const payloadAt = this.payloadAt[slot];
-    const length = this.length[slot];
+    const { at, length, tokenAt, tokenLength, payloadAt, payloadLength } = this.columns;
     // A token or payload that was not within the bytes follows them in the slab.
-    const extent = Math.max(length, tokenAt === NONE ? 0 : tokenAt + this.tokenLength[slot], payloadAt === NONE ? 0 : payloadAt + this.payloadLength[slot]);
-    const at = this.at[slot];
-    const data = Buffer.from(this.slab[slot]!.subarray(at, at + extent));
-    return new StoredRecord(
-      seq,
-      this.time[slot],
-      extra === null ? (this.meta[slot] as ConnectionInfo) : extra.connection,
-      orNull(this.command[slot]),
-      orNull(this.identifier[slot]),
-      orNull(this.expiry[slot]),
-      orNull(this.priority[slot]),
-      OUTCOMES[this.outcome[slot]],
-      orNull(this.status[slot]),
-      extra?.reason ?? null,
-      extra?.rule ?? null,
-      data,
-      length,
-      tokenAt,
-      this.tokenLength[slot],
-      payloadAt,
-      this.payloadLength[slot],
-      extra !== null ? extra.warnings : (flags & NO_WARNINGS) !== 0 ? [] : undefined,
-      extra?.topic,
-      extra?.http2 ?? null,
+    const extent = Math.max(
+      length[slot],
+      tokenAt[slot] === NONE ? 0 : tokenAt[slot] + tokenLength[slot],
+      payloadAt[slot] === NONE ? 0 : payloadAt[slot] + payloadLength[slot],
     );
+    const data = Buffer.from(this.slab[slot]!.subarray(at[slot], at[slot] + extent));
+    return new StoredRecord(readParts(this.columns, slot, seq, data, this.meta[slot]!));
   }
 
   /** Drops the oldest records until at most `keep` are left. */
@@ -310,25 +262,7 @@ export class RecordStore {
     const head = this.head;
     const old = this.capacity;
     const count = this.count;
-    const move = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(column: T, make: (n: number) => T): T => {
-      const next = make(capacity);
-      for (let i = 0; i < count; i++) next[i] = column[(head + i) % old];
-      return next;
-    };
-    this.time = move(this.time, (n) => new Float64Array(n));
-    this.command = move(this.command, (n) => new Float64Array(n));
-    this.identifier = move(this.identifier, (n) => new Float64Array(n));
-    this.expiry = move(this.expiry, (n) => new Float64Array(n));
-    this.priority = move(this.priority, (n) => new Float64Array(n));
-    this.status = move(this.status, (n) => new Float64Array(n));
-    this.outcome = move(this.outcome, (n) => new Uint8Array(n));
-    this.flags = move(this.flags, (n) => new Uint8Array(n));
-    this.at = move(this.at, (n) => new Uint32Array(n));
-    this.length = move(this.length, (n) => new Uint32Array(n));
-    this.tokenAt = move(this.tokenAt, (n) => new Int32Array(n));
-    this.tokenLength = move(this.tokenLength, (n) => new Uint32Array(n));
-    this.payloadAt = move(this.payloadAt, (n) => new Int32Array(n));
-    this.payloadLength = move(this.payloadLength, (n) => new Uint32Array(n));
+    this.columns = resizeColumns(this.columns, capacity, head, old, count);
     const slab: (Buffer | undefined)[] = new Array(capacity).fill(undefined);
     const meta: (ConnectionInfo | Extra | undefined)[] = new Array(capacity).fill(undefined);
     for (let i = 0; i < count; i++) {

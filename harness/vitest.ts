@@ -10,8 +10,10 @@
  * `sim` is what `startSimulator()` returns, or anything with `records()`, or an array of records.
  */
 import { expect, type MatcherState } from 'vitest';
+import { FILTER_KEYS, RECORD_FILTERS, compileJsonFilter, type FilterSpec } from '../server/recorder/index.js';
 import type { NotificationRecord, Outcome, RecordFilter } from '../server/recorder/index.js';
-import { alertOf, formatRecordTable, shortToken } from '../server/recorder/table.js';
+import type { FilterKey, MatcherFilterKey } from '../server/recorder/fields.js';
+import { alertOf, formatRecordTable } from '../server/recorder/table.js';
 
 /** Anything that lists records: a Simulator, a Recorder-backed object, or a test double of your own. */
 export interface RecordSource {
@@ -21,35 +23,31 @@ export interface RecordSource {
 /** A string (exact), a RegExp, or an asymmetric matcher such as `expect.stringContaining('x')`. */
 export type TextMatcher = string | RegExp | { asymmetricMatch(other: unknown): boolean };
 
-interface CommonExpectation {
-  /** Hex; spaces, `<>` and case are ignored. A Buffer is compared by its bytes. */
-  token?: string | Uint8Array;
-  /** The provider certificate's topic (bundle id). */
-  topic?: string;
-  identifier?: number;
-  /** Which API it came through: the binary gateway or the HTTP/2 API. */
-  protocol?: 'binary' | 'http2';
+/**
+ * The record filters an outcome's matchers take (RECORD_FILTERS' `matchers`): token, topic,
+ * identifier, protocol, and status or priority. A token may also be given as its bytes.
+ */
+type FilterExpectation<O extends Outcome> = Omit<Pick<RecordFilter, MatcherFilterKey<O>>, 'token'> & { token?: string | Uint8Array };
+
+interface CountExpectation {
   /** Exactly this many matching records; without it, at least one. */
   count?: number;
 }
 
-export interface ReceivedExpectation extends CommonExpectation {
+export interface ReceivedExpectation extends FilterExpectation<'accepted'>, CountExpectation {
   /** `aps.alert` when it is a string, else `aps.alert.body`. */
   alert?: TextMatcher;
   /** Compared with the parsed payload as `toMatchObject` does: the keys given must match. */
   payload?: Record<string, unknown>;
-  priority?: number;
 }
 
-export interface RejectedExpectation extends CommonExpectation {
-  /** The APNs status byte (8: invalid token). */
-  status?: number;
+export interface RejectedExpectation extends FilterExpectation<'rejected'>, CountExpectation {
   /** Words of the record's reason. */
   reason?: TextMatcher;
   alert?: TextMatcher;
 }
 
-export type DiscardedExpectation = CommonExpectation;
+export type DiscardedExpectation = FilterExpectation<'discarded'> & CountExpectation;
 
 export interface EventuallyOptions {
   /** How long to wait for the records. Default 3000 ms (below vitest's default 5 s test timeout). */
@@ -66,11 +64,31 @@ interface Criterion {
 
 type AnyExpectation = ReceivedExpectation & RejectedExpectation;
 
+/** Keys the matchers take beside the record filters: what a filter cannot say (alert, payload, reason's words). */
+const OWN_KEYS: Record<Outcome, readonly string[]> = {
+  accepted: ['alert', 'payload'],
+  rejected: ['reason', 'alert'],
+  discarded: [],
+  incomplete: [],
+};
+
+const filterKeysOf = (outcome: Outcome): FilterKey[] =>
+  FILTER_KEYS.filter((key) => (RECORD_FILTERS[key] as FilterSpec).matchers?.includes(outcome));
+
+const SENT: readonly Outcome[] = ['accepted', 'rejected', 'discarded'];
+
+/** A matcher's keys: the filters every matcher takes, `count`, its own keys, then the filters only it takes. */
+function knownKeys(outcome: Outcome): readonly string[] {
+  const everyone = filterKeysOf(outcome).filter((key) => SENT.every((o) => filterKeysOf(o).includes(key)));
+  const only = filterKeysOf(outcome).filter((key) => !everyone.includes(key));
+  return [...everyone, 'count', ...OWN_KEYS[outcome], ...only];
+}
+
 const KNOWN_KEYS: Record<Outcome, readonly string[]> = {
-  accepted: ['token', 'topic', 'identifier', 'protocol', 'count', 'alert', 'payload', 'priority'],
-  rejected: ['token', 'topic', 'identifier', 'protocol', 'count', 'status', 'reason', 'alert'],
-  discarded: ['token', 'topic', 'identifier', 'protocol', 'count'],
-  incomplete: ['count'],
+  accepted: knownKeys('accepted'),
+  rejected: knownKeys('rejected'),
+  discarded: knownKeys('discarded'),
+  incomplete: knownKeys('incomplete'),
 };
 
 const VERB: Record<Outcome, string> = { accepted: 'received', rejected: 'rejected', discarded: 'discarded', incomplete: 'cut off' };
@@ -87,8 +105,15 @@ function recordsOf(received: unknown, filter: RecordFilter): NotificationRecord[
   );
 }
 
-function tokenHex(token: string | Uint8Array): string {
-  return typeof token === 'string' ? token.replace(/[\s<>:]/g, '').toLowerCase() : Buffer.from(token).toString('hex');
+/** The expectation's record filters, a token given as bytes made hex (the table's filter makes it lower case). */
+function filterOf(outcome: Outcome, e: AnyExpectation): RecordFilter {
+  const filter: Record<string, unknown> = {};
+  for (const key of filterKeysOf(outcome)) {
+    const value = e[key as keyof AnyExpectation];
+    if (value !== undefined)
+      filter[key] = key === 'token' && typeof value !== 'string' ? Buffer.from(value as Uint8Array).toString('hex') : value;
+  }
+  return filter;
 }
 
 function describeText(expected: TextMatcher): string {
@@ -107,46 +132,54 @@ function matchesText(state: MatcherState, actual: string | null, expected: TextM
 function checkExpectation(outcome: Outcome, expected: unknown, matcher: string): AnyExpectation {
   if (expected === undefined) return {};
   if (typeof expected !== 'object' || expected === null || Array.isArray(expected)) {
-    throw new TypeError(`${matcher}() takes an object such as { token, ${outcome === 'accepted' ? 'alert' : 'status'} }; got ${JSON.stringify(expected)}`);
+    throw new TypeError(
+      `${matcher}() takes an object such as { token, ${outcome === 'accepted' ? 'alert' : 'status'} }; got ${JSON.stringify(expected)}`,
+    );
   }
   const unknown = Object.keys(expected).filter((k) => !KNOWN_KEYS[outcome].includes(k));
-  if (unknown.length > 0) throw new TypeError(`${matcher}() does not know ${unknown.join(', ')}; it takes ${KNOWN_KEYS[outcome].join(', ')}`);
+  if (unknown.length > 0)
+    throw new TypeError(`${matcher}() does not know ${unknown.join(', ')}; it takes ${KNOWN_KEYS[outcome].join(', ')}`);
   const { count } = expected as AnyExpectation;
-  if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw new TypeError(`${matcher}(): count must be a whole number >= 0; got ${count}`);
+  if (count !== undefined && !(Number.isInteger(count) && count >= 0))
+    throw new TypeError(`${matcher}(): count must be a whole number >= 0; got ${count}`);
   return expected as AnyExpectation;
 }
 
 function criteriaFor(state: MatcherState, outcome: Outcome, e: AnyExpectation): Criterion[] {
   const list: Criterion[] = [{ name: 'outcome', shown: outcome, test: (r) => r.outcome === outcome }];
-  if (e.token !== undefined) {
-    const hex = tokenHex(e.token);
-    list.push({ name: 'token', shown: `token ${shortToken(hex)}`, test: (r) => r.token === hex });
+  const filter = filterOf(outcome, e);
+  for (const key of FILTER_KEYS) {
+    if (filter[key] === undefined) continue;
+    const spec = RECORD_FILTERS[key] as FilterSpec;
+    list.push({ name: key, shown: spec.phrase(spec.value.normalize(filter[key])), test: compileJsonFilter({ [key]: filter[key] }) });
   }
-  if (e.topic !== undefined) list.push({ name: 'topic', shown: `topic ${e.topic}`, test: (r) => r.topic === e.topic });
-  if (e.identifier !== undefined) list.push({ name: 'id', shown: `identifier ${e.identifier}`, test: (r) => r.identifier === e.identifier });
-  if (e.protocol !== undefined) list.push({ name: 'protocol', shown: `protocol ${e.protocol}`, test: (r) => r.protocol === e.protocol });
-  if (e.status !== undefined) list.push({ name: 'status', shown: `status ${e.status}`, test: (r) => r.status === e.status });
-  if (e.priority !== undefined) list.push({ name: 'priority', shown: `priority ${e.priority}`, test: (r) => r.priority === e.priority });
   if (e.alert !== undefined) {
     const alert = e.alert;
     list.push({ name: 'alert', shown: `alert ${describeText(alert)}`, test: (r) => matchesText(state, alertOf(r.payloadJson), alert) });
   }
   if (e.reason !== undefined) {
     const reason = e.reason;
-    const test = typeof reason === 'string' ? (r: NotificationRecord) => (r.reason ?? '').includes(reason) : (r: NotificationRecord) => matchesText(state, r.reason, reason);
+    const test =
+      typeof reason === 'string'
+        ? (r: NotificationRecord) => (r.reason ?? '').includes(reason)
+        : (r: NotificationRecord) => matchesText(state, r.reason, reason);
     list.push({ name: 'reason', shown: `reason ${describeText(reason)}`, test });
   }
   if (e.payload !== undefined) {
     const payload = e.payload;
     const testers = [state.utils.iterableEquality, state.utils.subsetEquality];
-    list.push({ name: 'payload', shown: `payload like ${JSON.stringify(payload)}`, test: (r) => r.payloadJson !== null && state.equals(r.payloadJson, payload, testers) });
+    list.push({
+      name: 'payload',
+      shown: `payload like ${JSON.stringify(payload)}`,
+      test: (r) => r.payloadJson !== null && state.equals(r.payloadJson, payload, testers),
+    });
   }
   return list;
 }
 
 /** The part of the expectation the simulator can filter on itself, so a wait does not re-read every record. */
 function pushdown(outcome: Outcome, e: AnyExpectation): RecordFilter {
-  return { outcome, token: e.token === undefined ? undefined : tokenHex(e.token), topic: e.topic, identifier: e.identifier, status: e.status, protocol: e.protocol };
+  return { outcome, ...filterOf(outcome, e) };
 }
 
 interface Verdict {
@@ -155,17 +188,33 @@ interface Verdict {
   matched: number;
 }
 
-function judge(state: MatcherState, received: unknown, outcome: Outcome, expected: AnyExpectation, matcher: string): Verdict & { enough: boolean } {
+function judge(
+  state: MatcherState,
+  received: unknown,
+  outcome: Outcome,
+  expected: AnyExpectation,
+  matcher: string,
+): Verdict & { enough: boolean } {
   const criteria = criteriaFor(state, outcome, expected);
   const all = (r: NotificationRecord) => criteria.every((c) => c.test(r));
   const matched = recordsOf(received, pushdown(outcome, expected)).filter(all);
   const want = expected.count;
   const pass = want === undefined ? matched.length > 0 : matched.length === want;
-  const what = criteria.slice(1).map((c) => c.shown).join(', ');
+  const what = criteria
+    .slice(1)
+    .map((c) => c.shown)
+    .join(', ');
   const subject = `${want === undefined ? 'a notification' : `exactly ${want} notification(s)`}${what ? ` with ${what}` : ''}`;
   const message = () => {
     const everything = recordsOf(received, {});
-    const differs = { title: 'differs in', cell: (r: NotificationRecord) => criteria.filter((c) => !c.test(r)).map((c) => c.name).join(', ') || '(matches)' };
+    const differs = {
+      title: 'differs in',
+      cell: (r: NotificationRecord) =>
+        criteria
+          .filter((c) => !c.test(r))
+          .map((c) => c.name)
+          .join(', ') || '(matches)',
+    };
     if (state.isNot) {
       return [
         `${matcher}: expected the simulator not to have ${VERB[outcome]} ${subject.replace(/^exactly /, '')},`,

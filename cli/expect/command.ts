@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
+import { OUTCOMES } from '../../server/recorder/fields.js';
 import { UsageError, parseDuration, parsePort } from '../shared/usage.js';
+import { recordFilterFromOptions, recordFilterOptions } from './filter-options.js';
 
 interface ExpectArgs {
   control?: string;
@@ -7,19 +9,12 @@ interface ExpectArgs {
   'control-token'?: string;
   count: number;
   exact: boolean;
-  token?: string;
+  /** The record filters, one option each (the table of record fields). */
+  [filter: string]: unknown;
   outcome?: string;
-  topic?: string;
-  protocol?: string;
-  status?: number;
-  identifier?: number;
-  since?: number;
-  connection?: number;
   timeout: string;
   json: boolean;
 }
-
-const OUTCOMES = ['accepted', 'rejected', 'discarded', 'incomplete'];
 
 function single<T>(value: T | T[] | undefined, option: string): T | undefined {
   if (Array.isArray(value)) throw new UsageError(`--${option} was given ${value.length} times; give it once`);
@@ -29,7 +24,8 @@ function single<T>(value: T | T[] | undefined, option: string): T | undefined {
 function wholeNumber(value: unknown, option: string, min: number): number | undefined {
   const v = single(value, option);
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`--${option} must be a whole number >= ${min}; got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new UsageError(`--${option} must be a whole number >= ${min}; got ${String(v)}`);
   return v;
 }
 
@@ -56,44 +52,31 @@ function controlUrl(args: ExpectArgs): string {
 export const expectCommand: CommandModule<object, ExpectArgs> = {
   command: 'expect',
   describe: "Wait until a running simulator's records match, for pipelines in any language: exit 0 when they do, 1 when not",
-  builder: (yargs: Argv) =>
-    yargs
+  builder: (yargs: Argv) => {
+    const control = yargs
       .option('control', { type: 'string', describe: 'Control API URL (default http://127.0.0.1:2198)' })
       .option('control-port', { type: 'number', describe: 'Control API port on 127.0.0.1, instead of --control' })
       .option('control-token', { type: 'string', describe: 'Bearer token, if the simulator was started with one' })
       .option('count', { type: 'number', default: 1, describe: 'How many matching records to wait for (at least)' })
-      .option('exact', { type: 'boolean', default: false, describe: 'Fail when more than --count match' })
-      .option('token', { type: 'string', describe: 'Device token, hex (spaces and case ignored)' })
-      .option('outcome', {
-        type: 'string',
-        describe: 'accepted, rejected, discarded, incomplete, several comma-separated, or any (default: accepted; any when --status is given)',
-      })
-      .option('topic', { type: 'string', describe: "Topic (bundle id) of the sender's certificate" })
-      .option('protocol', { type: 'string', choices: ['binary', 'http2'], describe: 'Only records that came through this API' })
-      .option('status', { type: 'number', describe: 'APNs status byte of rejected records (8: invalid token)' })
-      .option('identifier', { type: 'number', describe: 'Notification identifier' })
-      .option('since', { type: 'number', describe: 'Only records after this sequence number' })
-      .option('connection', { type: 'number', describe: 'Only records of this connection id' })
+      .option('exact', { type: 'boolean', default: false, describe: 'Fail when more than --count match' });
+    return recordFilterOptions(control, {
+      outcome: `${OUTCOMES.join(', ')}, several comma-separated, or any (default: accepted; any when --status is given)`,
+      status: 'Status of rejected records: the APNs status byte (8: invalid token)',
+    })
       .option('timeout', { type: 'string', default: '5s', describe: 'How long to wait: 500ms, 5s, 1m' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object (ok, wanted, matched, records)' })
       .example('$0 expect --count 3 --token aaaa…aaaa --timeout 10s', 'three accepted notifications to that device')
       .example('$0 expect --status 8 --token bbbb…bbbb', 'a notification rejected with status 8 (invalid token)')
-      .example('$0 expect --control-port 49152 --outcome any --count 10 --json', '') as unknown as Argv<ExpectArgs>,
+      .example('$0 expect --control-port 49152 --outcome any --count 10 --json', '') as unknown as Argv<ExpectArgs>;
+  },
   handler: async (args) => {
     const url = controlUrl(args);
     const count = wholeNumber(args.count, 'count', 1) ?? 1;
-    const token = single(args.token, 'token');
-    if (token !== undefined && !/^[0-9a-fA-F\s<>:]+$/.test(token)) throw new UsageError(`--token must be hex, such as ${'ab'.repeat(32)}; got "${token}"`);
-    const status = wholeNumber(args.status, 'status', 0);
-    if (status !== undefined && status > 255) throw new UsageError(`--status must be a status byte (0-255); got ${status}`);
-    const outcomeText = single(args.outcome, 'outcome');
-    let outcomes: string[] | null;
-    if (outcomeText === undefined) outcomes = status === undefined ? ['accepted'] : null;
-    else if (outcomeText.trim() === 'any') outcomes = null;
-    else {
-      outcomes = outcomeText.split(',').map((o) => o.trim());
-      for (const o of outcomes) if (!OUTCOMES.includes(o)) throw new UsageError(`--outcome must be one of ${OUTCOMES.join(', ')} or any; got "${o}"`);
-    }
+    const filter = recordFilterFromOptions(args);
+    if (filter.status !== undefined && filter.status > 255)
+      throw new UsageError(`--status must be a status byte (0-255); got ${filter.status}`);
+    // Without --outcome: accepted records, or any when --status asks about a rejection.
+    if (args.outcome === undefined && filter.status === undefined) filter.outcome = ['accepted'];
     const timeoutMs = parseDuration(single(args.timeout, 'timeout') ?? '5s', 'timeout');
     const { expectRecords } = await import('./run.js');
     process.exitCode = await expectRecords({
@@ -103,16 +86,7 @@ export const expectCommand: CommandModule<object, ExpectArgs> = {
       exact: args.exact,
       timeoutMs,
       json: args.json,
-      filter: {
-        token: token?.replace(/[\s<>:]/g, '').toLowerCase(),
-        outcome: outcomes ?? undefined,
-        topic: single(args.topic, 'topic'),
-        protocol: single(args.protocol, 'protocol'),
-        status,
-        identifier: wholeNumber(args.identifier, 'identifier', 0),
-        since: wholeNumber(args.since, 'since', 0),
-        connection: wholeNumber(args.connection, 'connection', 1),
-      },
+      filter,
     });
   },
 };

@@ -1,16 +1,5 @@
-import type { NotificationRecord } from '../../server/recorder/index.js';
-import { formatRecordTable, shortToken } from '../../server/recorder/table.js';
-
-export interface ExpectFilter {
-  token?: string;
-  outcome?: string[];
-  topic?: string;
-  protocol?: string;
-  status?: number;
-  identifier?: number;
-  since?: number;
-  connection?: number;
-}
+import { describeRecordFilter, recordFilterToQuery, type NotificationRecord, type RecordFilter } from '../../server/recorder/index.js';
+import { formatRecordTable } from '../../server/recorder/table.js';
 
 export interface ExpectOptions {
   /** Base URL of the control API. */
@@ -22,33 +11,16 @@ export interface ExpectOptions {
   exact: boolean;
   timeoutMs: number;
   json: boolean;
-  filter: ExpectFilter;
+  filter: RecordFilter;
 }
 
 /** The control API could not be used: exit 2, said on stderr. */
 class Unusable extends Error {}
 
-function query(filter: ExpectFilter): URLSearchParams {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(filter)) {
-    if (value === undefined) continue;
-    params.set(key, Array.isArray(value) ? value.join(',') : String(value));
-  }
-  return params;
-}
-
 function describeWanted(options: ExpectOptions): string {
-  const f = options.filter;
-  const what = f.outcome === undefined ? '' : `${f.outcome.join(' or ')} `;
-  const parts = [
-    f.token !== undefined && `token ${shortToken(f.token)}`,
-    f.topic !== undefined && `topic ${f.topic}`,
-    f.protocol !== undefined && `over ${f.protocol}`,
-    f.status !== undefined && `status ${f.status}`,
-    f.identifier !== undefined && `identifier ${f.identifier}`,
-    f.connection !== undefined && `on connection ${f.connection}`,
-    f.since !== undefined && `after seq ${f.since}`,
-  ].filter(Boolean);
+  const outcome = options.filter.outcome;
+  const what = outcome === undefined ? '' : `${[outcome].flat().join(' or ')} `;
+  const parts = describeRecordFilter(options.filter);
   return `${options.exact ? 'exactly' : 'at least'} ${options.count} ${what}record(s)${parts.length > 0 ? ` with ${parts.join(', ')}` : ''}`;
 }
 
@@ -63,8 +35,11 @@ async function call(options: ExpectOptions, path: string, params: URLSearchParam
     });
   } catch (error) {
     const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    if ((error as Error).name === 'TimeoutError') throw new Unusable(`${options.url} did not answer within ${Math.round((waitMs + 10_000) / 1000)}s`);
-    throw new Unusable(`no simulator answers at ${options.url}${cause?.code ? ` (${cause.code})` : ''}: start one with \`npm start\` (apns-mock serve), or point --control / --control-port at it`);
+    if ((error as Error).name === 'TimeoutError')
+      throw new Unusable(`${options.url} did not answer within ${Math.round((waitMs + 10_000) / 1000)}s`);
+    throw new Unusable(
+      `no simulator answers at ${options.url}${cause?.code ? ` (${cause.code})` : ''}: start one with \`npm start\` (apns-mock serve), or point --control / --control-port at it`,
+    );
   }
   const text = await response.text();
   let body: any;
@@ -73,9 +48,11 @@ async function call(options: ExpectOptions, path: string, params: URLSearchParam
   } catch {
     throw new Unusable(`${options.url} answered HTTP ${response.status}, but not as the apns-mock control API (the answer is not JSON)`);
   }
-  if (response.status === 401) throw new Unusable(`the control API at ${options.url} wants a token: pass --control-token (${body?.error ?? 'HTTP 401'})`);
+  if (response.status === 401)
+    throw new Unusable(`the control API at ${options.url} wants a token: pass --control-token (${body?.error ?? 'HTTP 401'})`);
   if (response.status === 400) throw new Unusable(`the control API refused the request: ${body?.error ?? 'HTTP 400'}`);
-  if (response.status !== 200 && response.status !== 408) throw new Unusable(`the control API at ${options.url} answered HTTP ${response.status}: ${body?.error ?? text}`);
+  if (response.status !== 200 && response.status !== 408)
+    throw new Unusable(`the control API at ${options.url} answered HTTP ${response.status}: ${body?.error ?? text}`);
   return { status: response.status, body };
 }
 
@@ -87,7 +64,7 @@ export async function expectRecords(options: ExpectOptions): Promise<number> {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const wanted = describeWanted(options);
   try {
-    const params = query(options.filter);
+    const params = recordFilterToQuery(options.filter);
     params.set('count', String(options.count));
     params.set('timeout', `${options.timeoutMs}ms`);
     const waited = await call(options, '/records/wait', params, options.timeoutMs);
@@ -104,7 +81,7 @@ export async function expectRecords(options: ExpectOptions): Promise<number> {
     }
     let matched = waited.body as NotificationRecord[];
     if (options.exact) {
-      const all = await call(options, '/records', query(options.filter), 0);
+      const all = await call(options, '/records', recordFilterToQuery(options.filter), 0);
       matched = all.body as NotificationRecord[];
       if (matched.length !== options.count) {
         if (options.json) out(JSON.stringify({ ok: false, wanted, matched, records: matched }));
@@ -113,7 +90,10 @@ export async function expectRecords(options: ExpectOptions): Promise<number> {
       }
     }
     if (options.json) out(JSON.stringify({ ok: true, wanted, matched }));
-    else out(`ok: ${matched.length === 1 ? '1 record matches' : `${matched.length} records match`} (wanted ${wanted}):\n${formatRecordTable(matched)}`);
+    else
+      out(
+        `ok: ${matched.length === 1 ? '1 record matches' : `${matched.length} records match`} (wanted ${wanted}):\n${formatRecordTable(matched)}`,
+      );
     return 0;
   } catch (error) {
     if (!(error instanceof Unusable)) throw error;

@@ -11,4 +11,7 @@ export const commands: CommandModule<any, any>[] = [
   (await import('./send/command.js')).sendCommand,
   (await import('./feedback/command.js')).feedbackCommand,
   (await import('./records/command.js')).recordsCommand,
+  (await import('./report/command.js')).reportCommand,
+  (await import('./stop/command.js')).stopCommand,
+  (await import('./status/command.js')).statusCommand,
 ];

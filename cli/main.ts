@@ -3,6 +3,20 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands.js';
 import { InputError } from '../common/errors.js';
+import { readFileSync } from 'node:fs';
+
+/** The package's version: package.json beside dist/ (the built CLI) or beside cli/ (the sources). */
+function packageVersion(): string {
+  for (const path of ['../../package.json', '../package.json']) {
+    try {
+      const json = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (json.name === 'apns-mock-gateway' && json.version) return json.version;
+    } catch {
+      // Not at this level; the other one.
+    }
+  }
+  return 'unknown';
+}
 
 const commandNames = commands.map((command) => String(command.command).split(' ')[0]);
 
@@ -16,7 +30,7 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(packageVersion())
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((message, error) => {
       if (error && !(error instanceof InputError)) throw error;

@@ -26,6 +26,7 @@ interface ServeArgs {
   'payload-limit': number;
   'max-records': number;
   json: boolean;
+  detach: boolean;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -56,7 +57,12 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('legacy-payload-limit', { type: 'number', default: 256, describe: 'Largest payload for commands 0 and 1' })
       .option('payload-limit', { type: 'number', default: 2048, describe: 'Largest payload for command 2 (4096 for VoIP)' })
       .option('max-records', { type: 'number', default: 100_000, describe: 'Records kept in memory' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON line with ports and paths first' }) as unknown as Argv<ServeArgs>,
+      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON line with ports and paths first' })
+      .option('detach', {
+        type: 'boolean',
+        default: false,
+        describe: "Run in the background: print the --json line once every listener is ready and exit ('apns-mock stop' stops it)",
+      }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     const ports = {
       port: parsePort(args.port, 'port'),
@@ -67,6 +73,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     if (!Number.isInteger(args['max-streams']) || args['max-streams'] < 1) throw new UsageError(`--max-streams must be a whole number >= 1; got ${args['max-streams']}`);
     for (const [name, value] of [['legacy-payload-limit', args['legacy-payload-limit']], ['payload-limit', args['payload-limit']], ['max-records', args['max-records']]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a whole number >= 1; got ${value}`);
+    }
+    if (args.detach) {
+      const { serveDetached } = await import('./detach.js');
+      return serveDetached(args.state, process.argv.slice(2));
     }
     const { serve } = await import('./run.js');
     await serve({

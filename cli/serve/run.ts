@@ -2,6 +2,7 @@ import { join, relative } from 'node:path';
 import { startSimulator, writeProviderBundle, RuleError, type SimulatorOptions } from '../../server/index.js';
 import { RecordFileError, type SinkState } from '../../server/recorder/jsonl.js';
 import { UsageError } from '../shared/usage.js';
+import { watchParent } from './parent-watch.js';
 
 export interface ServeOptions extends SimulatorOptions {
   state: string;
@@ -97,4 +98,5 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  watchParent(() => void stop('its parent ending'));
 }

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
-import { Command, Status, encodeEnhanced, encodeNotification, tokenBytes, type NotificationCommand } from '../../protocol/binary/index.js';
+import { Command, Status, encodeEnhanced, tokenBytes, writeNotification, type NotificationCommand } from '../../protocol/binary/index.js';
 import { backoffDelay, backoffOf, type Backoff } from '../../common/backoff.js';
 import { GatewayConnection, type ConnectionEnd } from './connection.js';
 import { Deque } from '../shared/deque.js';
 import { endpointOf, type Endpoint } from '../shared/hosts.js';
 import { IdentifierSequence } from './identifiers.js';
+import { Batch, Entry, EnqueuedNotification } from './entry.js';
+import { FrameBlocks, BLOCK_BYTES } from './frame-blocks.js';
 import {
   ClientClosedError,
   GatewayUnreachableError,
@@ -13,28 +15,17 @@ import {
   rejected,
   type SendOutcome,
 } from './outcome.js';
-import type { BinaryClientEvents, BinaryClientOptions, BinaryClientStats, ClientNotification, Enqueued, FlushMode, SendOptions } from './options.js';
+import type {
+  BinaryClientEvents,
+  BinaryClientOptions,
+  BinaryClientStats,
+  ClientNotification,
+  Enqueued,
+  FlushMode,
+  SendManyOptions,
+  SendOptions,
+} from './options.js';
 import { checkCredentials, tlsOptionsOf } from '../shared/tls.js';
-
-interface Entry {
-  identifier: number;
-  command: NotificationCommand;
-  bytes: Buffer;
-  notification: ClientNotification;
-  attempts: number;
-  /** Silent closes met while sent on its own. */
-  aloneSilentCloses: number;
-  possibleDuplicate: boolean;
-  settled: boolean;
-  resolve: (outcome: SendOutcome) => void;
-}
-
-interface Waiting {
-  notification: ClientNotification;
-  command: NotificationCommand;
-  taken: (identifier: number | null) => void;
-  resolve: (outcome: SendOutcome) => void;
-}
 
 interface Session {
   conn: GatewayConnection;
@@ -48,8 +39,17 @@ interface Session {
 
 /** Pushy's flush: command 1, token length 0, payload length 0; answered with status 2, identifier 0. */
 const MARKER = encodeEnhanced({ token: Buffer.alloc(0), payload: Buffer.alloc(0), identifier: 0 });
-/** One TLS record holds 16 KB; larger writes only split again. */
-const WRITE_BYTES = 16 * 1024;
+/** The most handed to the socket in one write. */
+const WRITE_BYTES = BLOCK_BYTES;
+/** A connection opened ahead that nothing used for this long is closed. */
+const SPARE_IDLE_MS = 1000;
+
+interface FlushWaiter {
+  /** Entries submitted up to this one are what it waits for. */
+  seq: number;
+  left: number;
+  done: () => void;
+}
 
 /** Certificate and handshake failures: retrying cannot help. */
 function isPermanentTlsError(error: Error | null): boolean {
@@ -76,11 +76,22 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   private readonly connectTimeoutMs: number;
   private readonly identifiers: IdentifierSequence;
 
-  private readonly waiting = new Deque<Waiting>();
+  /** Submitted while the buffer was full, in order; encoded when admitted. */
+  private readonly waiting = new Deque<Entry>();
+  /** Admitted (encoded) and not yet written on the current connection. */
   private readonly queue = new Deque<Entry>();
   private readonly probes: Entry[][] = [];
-  private readonly pending = new Set<Promise<SendOutcome>>();
+  private readonly blocks = new FrameBlocks();
+  /** sendMany() calls waiting for room in the buffer. */
+  private roomWaiters: (() => void)[] = [];
+  private flushWaiters: FlushWaiter[] = [];
+  private submitted = 0;
+  /** Submitted (admitted or waiting) and without an outcome yet. */
+  private unsettled = 0;
   private held = 0;
+  /** A connection opened while a proof's answer was in flight, for the work after it. */
+  private spare: Promise<GatewayConnection | Error> | null = null;
+  private spareTimer: NodeJS.Timeout | null = null;
   private session: Session | null = null;
   private running: Promise<void> | null = null;
   private wakeup: (() => void) | null = null;
@@ -116,26 +127,84 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
 
   /** Sends one notification; resolves with its outcome once it is known. */
   send(notification: ClientNotification, options: SendOptions = {}): Promise<SendOutcome> {
-    return this.submit(notification, options).outcome;
+    const refused = this.refusal(notification);
+    if (refused !== null) return refusedPromise(refused);
+    return this.take(notification, commandOf(options, this.command)).outcome();
   }
 
   /**
    * Resolves once the client has taken the notification (at once unless the buffer is full),
    * with its outcome still to come. Awaiting it in a loop keeps memory bounded.
    */
-  async enqueue(notification: ClientNotification, options: SendOptions = {}): Promise<Enqueued> {
-    const { taken, outcome } = this.submit(notification, options);
-    return { identifier: await taken, outcome };
+  enqueue(notification: ClientNotification, options: SendOptions = {}): Promise<Enqueued> {
+    const refused = this.refusal(notification);
+    if (refused !== null) return refusedPromise(refused);
+    let command: NotificationCommand;
+    try {
+      command = commandOf(options, this.command);
+    } catch (error) {
+      return refusedPromise(error as Error);
+    }
+    const e = this.take(notification, command);
+    if (e.admitted || e.settled) return Promise.resolve(new EnqueuedNotification(e.admitted ? e.identifier || null : null, e));
+    return new Promise((resolve) => (e.taken = (identifier) => resolve(new EnqueuedNotification(identifier, e))));
+  }
+
+  /**
+   * Sends every notification of `notifications` (an array, any iterable, or an async iterable
+   * read only as fast as the buffer has room) and resolves once each has its outcome: the
+   * outcomes in the same order, or, with `onOutcome`, an empty array while each outcome goes
+   * to it as it settles (nothing kept: memory stays bounded by `bufferSize` however long the
+   * source). A notification without a token gets a failed outcome; an error thrown by the
+   * source rejects once the notifications read before it have their outcomes.
+   */
+  async sendMany(
+    notifications: Iterable<ClientNotification> | AsyncIterable<ClientNotification>,
+    options: SendManyOptions = {},
+  ): Promise<SendOutcome[]> {
+    if (this.closing) throw new ClientClosedError('the client is closed; create another to send');
+    const command = commandOf(options, this.command);
+    const batch = new Batch(options.onOutcome);
+    let index = 0;
+    let failed = false;
+    let failure: unknown;
+    try {
+      if (Symbol.iterator in Object(notifications)) {
+        for (const n of notifications as Iterable<ClientNotification>) {
+          while (this.isFull() && !this.closing) await this.room();
+          if (!this.addToBatch(n, command, batch, index++)) break;
+        }
+      } else {
+        for await (const n of notifications as AsyncIterable<ClientNotification>) {
+          while (this.isFull() && !this.closing) await this.room();
+          if (!this.addToBatch(n, command, batch, index++)) break;
+        }
+      }
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    this.flushing++;
+    this.wake();
+    try {
+      await batch.done();
+    } finally {
+      this.flushing--;
+    }
+    if (failed) throw failure;
+    return batch.outcomes ?? [];
   }
 
   /** Resolves when every notification sent so far has its outcome. */
   async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const all = [...this.pending];
+    if (this.unsettled === 0) return;
+    let done!: () => void;
+    const flushed = new Promise<void>((resolve) => (done = resolve));
+    this.flushWaiters.push({ seq: this.submitted, left: this.unsettled, done });
     this.flushing++;
     this.wake();
     try {
-      await Promise.all(all);
+      await flushed;
     } finally {
       this.flushing--;
     }
@@ -145,10 +214,12 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   close(): Promise<void> {
     this.closePromise ??= (async () => {
       this.closing = true;
+      this.releaseRoom();
       await this.flush();
       this.closed = true;
       this.wake();
       await this.running;
+      this.dropSpare();
     })();
     return this.closePromise;
   }
@@ -163,6 +234,8 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
       for (const entry of this.session.written) this.fail(entry, error);
       this.session.conn.destroy();
     }
+    this.dropSpare();
+    this.releaseRoom();
     this.sleepTimer?.done();
     this.wake();
   }
@@ -172,62 +245,102 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     return { held: this.held, maxHeld, waiting: this.waiting.length, connections, written, accepted, rejected, failed, resent, drainWaits };
   }
 
-  private submit(notification: ClientNotification, options: SendOptions): { taken: Promise<number | null>; outcome: Promise<SendOutcome> } {
-    if (this.closing) {
-      const refused = Promise.reject(new ClientClosedError('the client is closed; create another to send'));
-      refused.catch(() => {});
-      return { taken: refused as Promise<never>, outcome: refused as Promise<never> };
-    }
-    const command = checkCommand(options.command ?? this.command);
+  /** Why a notification cannot be taken at all (send() and enqueue() reject with it), or null. */
+  private refusal(notification: ClientNotification): Error | null {
+    if (this.closing) return new ClientClosedError('the client is closed; create another to send');
     // Token length 0 is the flush marker's signature (status 2, identifier 0): never send it as a notification.
-    if (notification === null || typeof notification !== 'object' || tokenBytes(notification.token).length === 0) {
-      const refused = Promise.reject(new TypeError('a notification needs a device token (non-empty hex or bytes)'));
-      refused.catch(() => {});
-      return { taken: refused as Promise<never>, outcome: refused as Promise<never> };
+    if (notification === null || typeof notification !== 'object' || !hasToken(notification.token)) {
+      return new TypeError('a notification needs a device token (non-empty hex or bytes)');
     }
-    let taken!: (identifier: number | null) => void;
-    let resolve!: (outcome: SendOutcome) => void;
-    const takenPromise = new Promise<number | null>((r) => (taken = r));
-    const outcome = new Promise<SendOutcome>((r) => (resolve = r));
-    this.pending.add(outcome);
-    this.waiting.push({ notification, command, taken, resolve: (o) => {
-      this.pending.delete(outcome);
-      resolve(o);
-    } });
-    this.admit();
-    return { taken: takenPromise, outcome };
+    return null;
   }
 
-  /** Moves waiting senders into the buffer while there is room. */
-  private admit(): void {
+  /** A new entry, admitted (encoded) at once when there is room, else waiting its turn. */
+  private take(notification: ClientNotification, command: NotificationCommand): Entry {
+    const e = new Entry(++this.submitted, notification, command);
+    this.unsettled++;
+    if (this.waiting.length === 0 && this.held < this.bufferSize) {
+      if (this.admit(e)) {
+        this.wake();
+        this.ensureRunning();
+      }
+    } else {
+      this.waiting.push(e);
+    }
+    return e;
+  }
+
+  /** One notification of a sendMany(); false once the client is closing (the rest are not read). */
+  private addToBatch(notification: ClientNotification, command: NotificationCommand, batch: Batch, index: number): boolean {
+    batch.added();
+    const refused = this.refusal(notification);
+    if (refused !== null) {
+      this.counts.failed++;
+      batch.settle(index, { status: 'failed', error: refused, identifier: null, attempts: 0, possibleDuplicate: false });
+      return !this.closing;
+    }
+    const e = new Entry(++this.submitted, notification, command);
+    e.batch = batch;
+    e.index = index;
+    this.unsettled++;
+    if (this.waiting.length === 0 && this.held < this.bufferSize) {
+      if (this.admit(e)) {
+        this.wake();
+        this.ensureRunning();
+      }
+    } else {
+      this.waiting.push(e);
+    }
+    return true;
+  }
+
+  private isFull(): boolean {
+    return this.held >= this.bufferSize || this.waiting.length > 0;
+  }
+
+  /** Resolves when the buffer has room (or the client is closing). */
+  private room(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push(resolve);
+      // The loop proves what it holds when someone waits for room.
+      this.wake();
+      this.ensureRunning();
+    });
+  }
+
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Encodes the entry into the write blocks and queues it; false when it cannot be encoded (it fails). */
+  private admit(e: Entry): boolean {
+    const identifier = e.command === Command.Simple ? 0 : this.identifiers.next();
+    e.identifier = identifier;
+    try {
+      e.start = writeNotification(e.notification, identifier, e.command, this.blocks);
+    } catch (error) {
+      this.settle(e, { status: 'failed', error: error as Error, identifier: identifier || null, attempts: 0, possibleDuplicate: false });
+      return false;
+    }
+    e.block = this.blocks.buffer;
+    e.length = this.blocks.used - e.start;
+    e.admitted = true;
+    if (++this.held > this.counts.maxHeld) this.counts.maxHeld = this.held;
+    this.queue.push(e);
+    return true;
+  }
+
+  /** Moves waiting notifications into the buffer while there is room. */
+  private admitWaiting(): void {
     let admitted = false;
     while (this.held < this.bufferSize && this.waiting.length > 0) {
-      const w = this.waiting.shift()!;
-      const identifier = w.command === Command.Simple ? 0 : this.identifiers.next();
-      let bytes: Buffer;
-      try {
-        bytes = encodeNotification({ ...w.notification, identifier }, w.command);
-      } catch (error) {
-        w.taken(null);
-        w.resolve({ status: 'failed', error: error as Error, identifier: identifier || null, attempts: 0, possibleDuplicate: false });
-        continue;
-      }
-      const entry: Entry = {
-        identifier,
-        command: w.command,
-        bytes,
-        notification: w.notification,
-        attempts: 0,
-        aloneSilentCloses: 0,
-        possibleDuplicate: false,
-        settled: false,
-        resolve: w.resolve,
-      };
-      this.held++;
-      if (this.held > this.counts.maxHeld) this.counts.maxHeld = this.held;
-      this.queue.push(entry);
-      w.taken(identifier || null);
-      admitted = true;
+      const e = this.waiting.shift()!;
+      const ok = this.admit(e);
+      e.taken?.(ok ? e.identifier || null : null);
+      e.taken = null;
+      admitted ||= ok;
     }
     if (admitted) {
       this.wake();
@@ -248,6 +361,7 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   }
 
   private async run(): Promise<void> {
+    this.keepSpare();
     while (!this.destroyed && this.hasWork()) {
       const conn = await this.connect();
       if (conn !== null) await this.serve(conn);
@@ -260,6 +374,38 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         this.failures = 0;
       }
     }
+    // Destroyed: anything a write left aside still gets its outcome.
+    if (this.destroyed) this.failAll(new ClientClosedError('the client was destroyed before the outcome was known'));
+    else if (this.spare !== null) this.spareTimer = setTimeout(() => this.dropSpare(), SPARE_IDLE_MS).unref();
+  }
+
+  /** Opens a connection; resolves with it or with the error (never rejects). */
+  private open(): Promise<GatewayConnection | Error> {
+    return GatewayConnection.open(
+      this.tlsSession === null ? this.tls : { ...this.tls, session: this.tlsSession },
+      this.connectTimeoutMs,
+      () => this.wake(),
+      (session) => (this.tlsSession = session),
+    ).catch((error: unknown) => error as Error);
+  }
+
+  /** While a marker's answer is in flight, the connection for the work after it opens (after a failure, backoff decides). */
+  private preopen(): void {
+    if (this.spare !== null || this.failures > 0 || this.closed) return;
+    if (this.waiting.length === 0 && this.roomWaiters.length === 0 && this.queue.length === 0 && this.probes.length === 0) return;
+    this.spare = this.open();
+  }
+
+  private keepSpare(): void {
+    if (this.spareTimer !== null) clearTimeout(this.spareTimer);
+    this.spareTimer = null;
+  }
+
+  private dropSpare(): void {
+    this.keepSpare();
+    const spare = this.spare;
+    this.spare = null;
+    void spare?.then((conn) => conn instanceof GatewayConnection && conn.destroy());
   }
 
   private async connect(): Promise<GatewayConnection | null> {
@@ -267,28 +413,27 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     if (wait > 0) await this.sleep(wait);
     if (this.destroyed) return null;
     const id = ++this.counts.connections;
-    try {
-      const conn = await GatewayConnection.open(
-        id,
-        this.tlsSession === null ? this.tls : { ...this.tls, session: this.tlsSession },
-        this.connectTimeoutMs,
-        () => this.wake(),
-        (session) => (this.tlsSession = session),
-      );
-      this.emit('connected', { connection: id, host: this.endpoint.host, port: this.endpoint.port });
-      return conn;
-    } catch (error) {
-      const e = error as Error;
-      this.tlsSession = null;
-      this.failures++;
-      this.lastError = e;
-      this.emitError(e);
-      if (isPermanentTlsError(e)) {
-        this.failAll(new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${e.message}`, { cause: e }));
-        this.failures = 0;
+    const opening = this.spare ?? this.open();
+    this.spare = null;
+    const opened = await opening;
+    if (opened instanceof GatewayConnection) {
+      if (this.destroyed) {
+        opened.destroy();
+        return null;
       }
-      return null;
+      opened.id = id;
+      this.emit('connected', { connection: id, host: this.endpoint.host, port: this.endpoint.port });
+      return opened;
     }
+    this.tlsSession = null;
+    this.failures++;
+    this.lastError = opened;
+    this.emitError(opened);
+    if (isPermanentTlsError(opened)) {
+      this.failAll(new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${opened.message}`, { cause: opened }));
+      this.failures = 0;
+    }
+    return null;
   }
 
   /** Writes on one connection until it ends, then settles what it carried. */
@@ -303,10 +448,10 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
           await this.checkpoint(s);
           continue;
         }
-        const group = this.probes.shift()!;
+        const group = new Deque(this.probes.shift()!);
         s.probe = true;
-        const rest = await this.write(s, group);
-        if (rest.length > 0) this.probes.unshift(rest);
+        await this.write(s, group, Infinity);
+        if (group.length > 0) this.probes.unshift(group.drain());
         else await this.checkpoint(s);
         continue;
       }
@@ -314,13 +459,10 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         // One turn of the event loop lets a sender's loop queue more: a TLS record per notification costs both ends dearly.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (conn.finished || this.destroyed) break;
-        const batch: Entry[] = [];
-        while (this.queue.length > 0 && batch.length < this.bufferSize) batch.push(this.queue.shift()!);
-        const rest = await this.write(s, batch);
-        this.queue.unshift(rest);
+        await this.write(s, this.queue, this.bufferSize);
         continue;
       }
-      if (s.written.length > 0 && (this.flushing > 0 || this.waiting.length > 0 || this.closing)) {
+      if (s.written.length > 0 && (this.flushing > 0 || this.waiting.length > 0 || this.roomWaiters.length > 0 || this.closing)) {
         await this.checkpoint(s);
         continue;
       }
@@ -331,36 +473,46 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
       const why = await this.idle(s.written.length > 0 ? this.idleFlushMs : false);
       if (why === 'timeout') await this.checkpoint(s);
     }
+    if (s.marker && !this.destroyed) this.preopen();
     const end = await conn.ended;
     this.session = null;
     if (!this.destroyed) this.settleEnd(s, end);
   }
 
-  /** Writes entries in chunks, waiting for 'drain' when the socket asks; returns those not written. */
-  private async write(s: Session, entries: Entry[]): Promise<Entry[]> {
-    let i = 0;
+  /**
+   * Writes up to `budget` entries from the front of `source`, as views of the blocks they were
+   * encoded in (consecutive frames of one block go in one write), waiting for 'drain' when the
+   * socket asks. What is not written stays in `source`.
+   */
+  private async write(s: Session, source: Deque<Entry>, budget: number): Promise<void> {
     const listening = this.listenerCount('transmitted') > 0;
-    while (i < entries.length) {
-      if (s.conn.finished || this.destroyed) return entries.slice(i);
-      let end = i;
-      let bytes = 0;
-      while (end < entries.length && (end === i || bytes + entries[end].bytes.length <= WRITE_BYTES)) bytes += entries[end++].bytes.length;
-      const chunk = end - i === 1 ? entries[i].bytes : Buffer.concat(entries.slice(i, end).map((e) => e.bytes), bytes);
-      for (let k = i; k < end; k++) {
-        const e = entries[k];
+    const conn = s.conn;
+    while (budget > 0 && source.length > 0) {
+      if (conn.finished || this.destroyed) return;
+      let e = source.shift()!;
+      const block = e.block!;
+      const start = e.start;
+      let end = start + e.length;
+      let n = 0;
+      for (;;) {
         e.attempts++;
         s.written.push(e);
-        if (listening) this.emit('transmitted', { connection: s.conn.id, identifier: e.identifier || null, command: e.command, attempt: e.attempts });
+        n++;
+        if (listening) this.emit('transmitted', { connection: conn.id, identifier: e.identifier || null, command: e.command, attempt: e.attempts });
+        const next = source.peek();
+        if (next === undefined || n >= budget || next.block !== block || next.start !== end || end + next.length - start > WRITE_BYTES) break;
+        source.shift();
+        e = next;
+        end += next.length;
       }
-      this.counts.written += end - i;
+      budget -= n;
+      this.counts.written += n;
       s.wroteAny = true;
-      i = end;
-      if (!s.conn.write(chunk)) {
+      if (!conn.write(block.subarray(start, end))) {
         this.counts.drainWaits++;
-        await s.conn.drain();
+        await conn.drain();
       }
     }
-    return [];
   }
 
   /** Proves what this connection carries: the marker (then the connection ends), or a quiet error window. */
@@ -490,21 +642,42 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   private settle(e: Entry, outcome: SendOutcome): void {
     if (e.settled) return;
     e.settled = true;
-    this.held--;
+    e.result = outcome;
+    e.block = null;
+    this.unsettled--;
     this.counts[outcome.status]++;
-    e.resolve(outcome);
+    if (e.resolve !== null) e.resolve(outcome);
+    if (e.batch !== null) e.batch.settle(e.index, outcome);
+    if (this.flushWaiters.length > 0) this.flushed(e.seq);
     if (this.listenerCount('outcome') > 0) this.emit('outcome', outcome, e.notification);
-    if (this.waiting.length > 0 && !this.destroyed) this.admit();
+    if (!e.admitted) return;
+    this.held--;
+    if (this.destroyed) return;
+    if (this.waiting.length > 0) this.admitWaiting();
+    if (this.roomWaiters.length > 0 && this.waiting.length === 0 && this.held < this.bufferSize) this.releaseRoom();
+  }
+
+  /** Counts an outcome towards each flush() that waits for it. */
+  private flushed(seq: number): void {
+    let done = false;
+    for (const w of this.flushWaiters) {
+      if (seq <= w.seq && --w.left === 0) {
+        w.done();
+        done = true;
+      }
+    }
+    if (done) this.flushWaiters = this.flushWaiters.filter((w) => w.left > 0);
   }
 
   /** Every notification held or waiting fails with this error. */
   private failAll(error: Error): void {
-    const entries = [...this.queue.drain(), ...this.probes.splice(0).flat()];
-    for (const e of entries) this.fail(e, error);
-    for (const w of this.waiting.drain()) {
-      w.taken(null);
-      this.counts.failed++;
-      w.resolve({ status: 'failed', error, identifier: null, attempts: 0, possibleDuplicate: false });
+    const entries = [...this.queue.drain(), ...this.probes.splice(0).flat(), ...this.waiting.drain()];
+    for (const e of entries) {
+      if (e.taken !== null) {
+        e.taken(null);
+        e.taken = null;
+      }
+      this.fail(e, error);
     }
   }
 
@@ -561,6 +734,26 @@ function indexOf(written: Entry[], identifier: number): number {
     if (written[i].command !== Command.Simple && written[i].identifier === identifier) return i;
   }
   return -1;
+}
+
+function commandOf(options: SendOptions, fallback: NotificationCommand): NotificationCommand {
+  return options.command === undefined ? fallback : checkCommand(options.command);
+}
+
+function refusedPromise(error: Error): Promise<never> {
+  return Promise.reject(error);
+}
+
+const isHexDigit = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+
+/** Whether the token has at least one byte: hex stops at its first character that is not hex. */
+function hasToken(token: ClientNotification['token']): boolean {
+  if (typeof token === 'string' && isHexDigit(token.charCodeAt(0)) && isHexDigit(token.charCodeAt(1))) return true;
+  try {
+    return tokenBytes(token).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function checkCommand(command: unknown): NotificationCommand {

@@ -23,8 +23,10 @@ export class GatewayConnection {
   private received: Buffer = Buffer.alloc(0);
   private drainWaiters: (() => void)[] = [];
 
+  /** The client's number for it, given when the connection is put to use (it may be opened ahead). */
+  id = 0;
+
   private constructor(
-    readonly id: number,
     private readonly socket: TLSSocket,
     private readonly onFinish: () => void,
   ) {
@@ -46,7 +48,6 @@ export class GatewayConnection {
   /** Connects and completes the handshake; rejects with the socket's error or a timeout. */
   /** `onSession` receives TLS sessions to resume on the next connection (a resumed handshake costs about half). */
   static open(
-    id: number,
     options: ConnectionOptions,
     timeoutMs: number,
     onFinish: () => void = () => {},
@@ -69,7 +70,7 @@ export class GatewayConnection {
         clearTimeout(timer);
         socket.off('error', failed);
         socket.setNoDelay(true);
-        resolve(new GatewayConnection(id, socket, onFinish));
+        resolve(new GatewayConnection(socket, onFinish));
       });
     });
   }

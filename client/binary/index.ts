@@ -9,6 +9,7 @@ export type {
   Enqueued,
   FlushMode,
   ResentEvent,
+  SendManyOptions,
   SendOptions,
   TransmittedEvent,
 } from './options.js';

@@ -41,6 +41,14 @@ export interface SendOptions {
   command?: NotificationCommand;
 }
 
+export interface SendManyOptions extends SendOptions {
+  /**
+   * Each outcome as it settles, with the notification's position in the source; when given,
+   * sendMany() keeps no outcomes and resolves with an empty array.
+   */
+  onOutcome?: (outcome: SendOutcome, index: number) => void;
+}
+
 /** A notification the client took: `outcome` settles once it is known. */
 export interface Enqueued {
   /** The identifier on the wire; null for command 0. */

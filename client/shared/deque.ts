@@ -1,7 +1,11 @@
 /** A first-in first-out list that also takes items back at the front (resends go first). */
 export class Deque<T> {
-  private items: T[] = [];
+  private items: T[];
   private head = 0;
+
+  constructor(items: T[] = []) {
+    this.items = items;
+  }
 
   get length(): number {
     return this.items.length - this.head;
@@ -9,6 +13,11 @@ export class Deque<T> {
 
   push(item: T): void {
     this.items.push(item);
+  }
+
+  /** The first item, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
   shift(): T | undefined {

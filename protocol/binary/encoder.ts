@@ -227,3 +227,87 @@ export function encodeFeedbackTuple(tuple: { timestamp: number; token: TokenInpu
 export function encodeFeedbackTuples(tuples: readonly { timestamp: number; token: TokenInput }[]): Buffer {
   return Buffer.concat(tuples.map(encodeFeedbackTuple));
 }
+
+/**
+ * Frames laid out back to back in one buffer: `room(size)` makes sure `size` bytes fit at
+ * `used`, starting a new buffer when they do not (the old one stays with whoever holds it).
+ */
+export interface FrameSink {
+  buffer: Buffer;
+  used: number;
+  room(size: number): void;
+}
+
+/**
+ * Writes a notification's frame, with this identifier, at `sink.used` (advanced past it) and
+ * returns where it starts in `sink.buffer`. The same bytes as `encodeNotification`, with no allocation of its own for
+ * command 2 with a hex or byte token: a sender's hot path, where a Buffer per frame and a copy
+ * of it into the write cost more than the layout.
+ */
+export function writeNotification(n: Notification, identifier: number, command: NotificationCommand, sink: FrameSink): number {
+  if (command !== Command.Frame) return copyInto(sink, encodeNotification({ ...n, identifier }, command));
+  const token = n.token;
+  const hex = typeof token === 'string' ? token : null;
+  // An odd length or a separator (spaces, colons, `<…>`) takes the general path, which strips them.
+  if (hex !== null ? (hex.length & 1) === 1 : !(token instanceof Uint8Array)) return copyInto(sink, encodeNotification({ ...n, identifier }, command));
+  const tokenLength = hex !== null ? hex.length >>> 1 : (token as Uint8Array).length;
+  const payload = n.payload;
+  const bytes = payload instanceof Uint8Array ? payload : null;
+  const text = bytes !== null ? null : typeof payload === 'string' ? payload : (JSON.stringify(payload) as string | undefined);
+  if (text === undefined) return copyInto(sink, encodeNotification({ ...n, identifier }, command));
+  const expiry = n.expiry ?? 0;
+  const priority = n.priority ?? DEFAULT_PRIORITY;
+  const fixed = FRAME_HEADER + ITEM_HEADER * 3 + tokenLength + 4 + (expiry > 0 ? ITEM_HEADER + 4 : 0) + (priority !== DEFAULT_PRIORITY ? ITEM_HEADER + 1 : 0);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room the text is written once and measured as it goes.
+  sink.room(fixed + (bytes !== null ? bytes.length : text!.length * 3));
+  const out = sink.buffer;
+  const start = sink.used;
+  let p = start + FRAME_HEADER;
+  out[p] = ItemId.DeviceToken;
+  out[p + 1] = tokenLength >>> 8;
+  out[p + 2] = tokenLength & 0xff;
+  p += ITEM_HEADER;
+  if (hex !== null) {
+    if (out.write(hex, p, tokenLength, 'hex') !== tokenLength) return copyInto(sink, encodeNotification({ ...n, identifier }, command));
+  } else {
+    out.set(token as Uint8Array, p);
+  }
+  p += tokenLength;
+  const payloadLength = bytes !== null ? (out.set(bytes, p + ITEM_HEADER), bytes.length) : out.write(text!, p + ITEM_HEADER, 'utf8');
+  if (payloadLength > 0xffff || tokenLength > 0xffff) throw new RangeError(`a command-2 item holds at most 65535 bytes; got ${Math.max(payloadLength, tokenLength)}`);
+  out[p] = ItemId.Payload;
+  out[p + 1] = payloadLength >>> 8;
+  out[p + 2] = payloadLength & 0xff;
+  p += ITEM_HEADER + payloadLength;
+  out[p] = ItemId.Identifier;
+  out[p + 1] = 0;
+  out[p + 2] = 4;
+  out.writeUInt32BE(identifier >>> 0, p + ITEM_HEADER);
+  p += ITEM_HEADER + 4;
+  if (expiry > 0) {
+    out[p] = ItemId.Expiry;
+    out[p + 1] = 0;
+    out[p + 2] = 4;
+    out.writeUInt32BE(expiry >>> 0, p + ITEM_HEADER);
+    p += ITEM_HEADER + 4;
+  }
+  if (priority !== DEFAULT_PRIORITY) {
+    out[p] = ItemId.Priority;
+    out[p + 1] = 0;
+    out[p + 2] = 1;
+    out[p + ITEM_HEADER] = priority;
+    p += ITEM_HEADER + 1;
+  }
+  out[start] = Command.Frame;
+  out.writeUInt32BE(p - start - FRAME_HEADER, start + 1);
+  sink.used = p;
+  return start;
+}
+
+function copyInto(sink: FrameSink, frame: Buffer): number {
+  sink.room(frame.length);
+  const start = sink.used;
+  frame.copy(sink.buffer, start);
+  sink.used = start + frame.length;
+  return start;
+}

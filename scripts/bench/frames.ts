@@ -16,6 +16,14 @@ export function notification(i: number): Omit<Notification, 'identifier'> {
   return { token: Buffer.alloc(32, i & 0xff), payload: `${head}${'x'.repeat(103 - head.length - 2)}"}`, expiry: EXPIRY };
 }
 
+const FILLER = 'x'.repeat(103 - '{"aps":{"alert":"Benchmark notification 000000","badge":1},"n":""}'.length);
+
+/** The same notification with its payload as an object, as an application hands it to a sender: JSON.stringify gives the same bytes. */
+export function notificationOfObject(i: number): Omit<Notification, 'identifier'> {
+  const payload = { aps: { alert: `Benchmark notification ${String(i).padStart(6, '0')}`, badge: 1 }, n: FILLER };
+  return { token: Buffer.alloc(32, i & 0xff), payload, expiry: EXPIRY };
+}
+
 export const PAYLOAD_SIZE = Buffer.byteLength(notification(0).payload as string);
 
 /** `BLOCK_FRAMES` consecutive frames, identifiers from `first`. */

@@ -29,7 +29,7 @@ const payload = (i: number) => `{"aps":{"alert":"Benchmark notification ${String
 
 /** The simulator in its own process, as a user runs it: `apns-mock serve` on free ports, with a provider key registered. */
 async function startServe(state: string): Promise<{ child: ChildProcess; target: Target }> {
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
   const child = spawn(
     process.execPath,
     [cli, 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', state, '--json', '--max-records', '1000'],

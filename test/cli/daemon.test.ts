@@ -160,9 +160,9 @@ async function serveUnder(
   const wrapper = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  wrapper.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  wrapper.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const facts = await new Promise<{ gateway: number; control: number; http2: number }>((resolve, reject) => {
-    wrapper.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    wrapper.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const line = out.split('\n').find((l) => l.startsWith('{') && out.includes(`${l}\n`));
       if (line) resolve(JSON.parse(line) as { gateway: number; control: number; http2: number });

@@ -329,6 +329,22 @@ describe.skipIf(!haveChromium && !inCi)('the inspector page in Chromium', () => 
     expect(injected).toEqual({ elements: 0, pwned: null });
   });
 
+  it('shows bidi override characters in a payload as marked escapes, never raw (issue 12, row 10)', async () => {
+    const BIDI = 'abc\u202egnp.exe\u202c \u2066x\u2069';
+    const BIDI_TOKEN = 'b1'.repeat(32);
+    await send(notification(32, BIDI_TOKEN, { aps: { alert: BIDI } }));
+    const [record] = await recordsWhere((r) => r.token === BIDI_TOKEN, 1);
+    await poll(() => rowOf(record.seq).count()).toBe(1);
+    await rowOf(record.seq).click();
+    const payload = page.locator('#detail pre.payload');
+    await poll(() => payload.textContent()).toContain('abc\\u202Egnp.exe\\u202C \\u2066x\\u2069');
+    // Written out as JSON escapes, the text still reads back as the payload.
+    expect(JSON.parse((await payload.textContent())!)).toEqual({ aps: { alert: BIDI } });
+    expect(await page.locator('#detail pre.payload .bidi').count()).toBe(4);
+    const raw = await page.evaluate(() => /[\u202a-\u202e\u2066-\u2069]/.test(document.querySelector('main')!.textContent ?? ''));
+    expect(raw).toBe(false);
+  });
+
   it('takes a screenshot of a rejected notification selected', async () => {
     const [record] = await recordsWhere((r) => r.outcome === 'rejected' && r.status === 5, 1);
     await rowOf(record.seq).click();

@@ -1,6 +1,6 @@
 import { ApiError, EventStream, adoptTokenFromFragment, api, download, setControlToken, type StreamState } from './api.js';
 import { renderDetail, type ConnectionView, type DetailContext } from './detail.js';
-import { byId, h, replaceChildren } from './dom.js';
+import { byId, h, replaceChildren, visibleText } from './dom.js';
 import { MAX_ROWS, RecordList } from './list.js';
 import { OUTCOMES, RecordStore, connectionKey, emptyFilters, isFiltering, matches, type ConnectionSummary, type NotificationRecord, type Outcome } from './model.js';
 import type { ServerEvent } from './sse.js';
@@ -21,7 +21,7 @@ let matched = 0;
 const notice = byId('notice');
 let noticeTimer: number | undefined;
 function notify(message: string, kind: 'ok' | 'error' = 'ok'): void {
-  notice.textContent = message;
+  notice.textContent = visibleText(message);
   notice.dataset.kind = kind;
   window.clearTimeout(noticeTimer);
   noticeTimer = window.setTimeout(() => (notice.textContent = ''), kind === 'error' ? 15_000 : 6_000);
@@ -242,7 +242,7 @@ const LIVE_TEXT: Record<StreamState, string> = { connecting: 'connecting…', li
 function onState(state: StreamState, why?: string): void {
   live.dataset.state = state;
   live.textContent = LIVE_TEXT[state];
-  live.title = why ?? '';
+  live.title = visibleText(why ?? '');
   if (state === 'unauthorized') showTokenForm();
 }
 

@@ -72,14 +72,19 @@ export class RequestGuard {
     if (host === undefined || !this.namesThisServer(host, null)) {
       throw new HttpError(
         403,
-        `the control API answers only requests addressed to it (Host ${this.describeAllowed()}); got Host ${JSON.stringify(host ?? null)}. ` +
+        `the control API answers only requests addressed to it (Host ${this.describeAllowed()}); ` +
+          `got Host ${JSON.stringify(host ?? null)}. ` +
           'Another name needs controlAllowedHosts (--control-host)',
         'ERR_APNS_CONTROL_FORBIDDEN_HOST',
       );
     }
     const origin = request.headers.origin;
     if (origin !== undefined && !this.isOwnOrigin(origin)) {
-      throw new HttpError(403, `the control API refuses requests from other sites' pages; got Origin ${JSON.stringify(origin)}`, 'ERR_APNS_CONTROL_FORBIDDEN_ORIGIN');
+      throw new HttpError(
+        403,
+        `the control API refuses requests from other sites' pages; got Origin ${JSON.stringify(origin)}`,
+        'ERR_APNS_CONTROL_FORBIDDEN_ORIGIN',
+      );
     }
   }
 
@@ -119,4 +124,5 @@ function isJsonOrEmpty(request: IncomingMessage): boolean {
 }
 
 const hasBody = (request: IncomingMessage) =>
-  request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0');
+  request.headers['transfer-encoding'] !== undefined ||
+  (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0');

@@ -79,7 +79,11 @@ export function readJson(request: IncomingMessage): Promise<unknown> {
 
 export function sendJson(response: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value, null, 2) + '\n';
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   response.end(body);
 }
 
@@ -94,7 +98,8 @@ export function intParam(params: URLSearchParams, name: string, min = 0, max = N
   const raw = params.get(name);
   if (raw === null || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new HttpError(400, `query parameter ${name} must be an integer >= ${min}; got "${raw}"`);
+  if (!Number.isInteger(value) || value < min)
+    throw new HttpError(400, `query parameter ${name} must be an integer >= ${min}; got "${raw}"`);
   if (value > max) throw new HttpError(400, `query parameter ${name} must be at most ${max}; got ${raw}`);
   return value;
 }

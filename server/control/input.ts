@@ -13,7 +13,8 @@ export interface DeviceScope {
 }
 
 export const asObject = (value: unknown, where: string): Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, `${where}: the body must be a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, `${where}: the body must be a JSON object`);
   return value as Record<string, unknown>;
 };
 
@@ -23,13 +24,14 @@ export const asObject = (value: unknown, where: string): Record<string, unknown>
  */
 export function parseDeviceScope(body: Record<string, unknown>, where: string): DeviceScope {
   const token = parseDeviceToken(body.token, `${where}: "token"`);
-  if (body.topic !== undefined && body.topic !== null && typeof body.topic !== 'string') throw new HttpError(400, `${where}: "topic" must be a string`);
+  const topic = body.topic ?? null;
+  if (topic !== null && typeof topic !== 'string') throw new HttpError(400, `${where}: "topic" must be a string`);
   if (body.environment !== undefined && body.environment !== null && !ENVIRONMENTS.has(body.environment as string)) {
     throw new HttpError(400, `${where}: "environment" must be "development" or "production"`);
   }
   return {
     token,
-    topic: (body.topic as string | null | undefined) ?? null,
+    topic,
     environment: (body.environment as ApnsEnvironment | null | undefined) ?? null,
     timestamp: body.timestamp === undefined ? undefined : parseFeedbackTimestamp(body.timestamp, `${where}: "timestamp"`),
   };

@@ -9,7 +9,12 @@ const SLICE_MS = 10;
  * The stored records matching `filter` with `since < seq <= until`, oldest first, in batches.
  * Reads the store a bounded stretch at a time and yields the event loop between stretches.
  */
-export async function* scan(recorder: Recorder, filter: RecordFilter, until: number, isGone: () => boolean): AsyncGenerator<StoredRecord[]> {
+export async function* scan(
+  recorder: Recorder,
+  filter: RecordFilter,
+  until: number,
+  isGone: () => boolean,
+): AsyncGenerator<StoredRecord[]> {
   const matches = compileFilter({ ...filter, since: undefined });
   let cursor = filter.since ?? 0;
   let sliceStart = performance.now();

@@ -116,7 +116,13 @@ export async function streamRecordPage(response: ServerResponse, recorder: Recor
 }
 
 /** `GET /records.jsonl`: every matching record kept when the request came (or the first `limit`), a line each. */
-export async function streamRecordLines(response: ServerResponse, recorder: Recorder, filter: RecordFilter, limit: number, headOnly: boolean): Promise<void> {
+export async function streamRecordLines(
+  response: ServerResponse,
+  recorder: Recorder,
+  filter: RecordFilter,
+  limit: number,
+  headOnly: boolean,
+): Promise<void> {
   const writer = new ChunkedWriter(response);
   const until = recorder.lastSeq;
   response.writeHead(200, {

@@ -54,14 +54,19 @@ export class WaitRoom {
   };
 
   private settleIfDone(waiter: Waiter): void {
-    if ((waiter.kept?.length ?? 0) + waiter.live.length >= waiter.count) waiter.finish({ status: 'matched', records: found(waiter).map((r) => r.toJSON()) });
+    if ((waiter.kept?.length ?? 0) + waiter.live.length >= waiter.count)
+      waiter.finish({ status: 'matched', records: found(waiter).map((r) => r.toJSON()) });
   }
 
   /** The first `count` records matching `filter`, counting those already kept; settles early when `signal` aborts. */
   wait(filter: RecordFilter, count: number, timeoutMs: number, signal: AbortSignal): Promise<WaitResult> {
     if (signal.aborted) return Promise.resolve({ status: 'aborted' });
     if (this.waiters.size >= this.maxWaiters) {
-      throw new HttpError(503, `${this.waiters.size} waits are open, the most this control API keeps; retry when some have ended`, 'ERR_APNS_CONTROL_TOO_MANY_WAITS');
+      throw new HttpError(
+        503,
+        `${this.waiters.size} waits are open, the most this control API keeps; retry when some have ended`,
+        'ERR_APNS_CONTROL_TOO_MANY_WAITS',
+      );
     }
     return new Promise((resolve) => {
       let settled = false;
@@ -85,7 +90,9 @@ export class WaitRoom {
         const seen = this.recorder.find({ since: Math.max(0, this.recorder.lastSeq - SEEN_ON_TIMEOUT) });
         waiter.finish({
           status: 'timeout',
-          message: `waited ${timeoutMs} ms for ${count} record(s) matching ${JSON.stringify(filter)}; ${found(waiter).length} matched, ${this.recorder.size} kept`,
+          message:
+            `waited ${timeoutMs} ms for ${count} record(s) matching ${JSON.stringify(filter)}; ` +
+            `${found(waiter).length} matched, ${this.recorder.size} kept`,
           matched: found(waiter).map((r) => r.toJSON()),
           seen: seen.map((r) => r.toJSON()),
         });

@@ -26,14 +26,22 @@ export interface FeedbackDelivery {
  * registry (every entry point checks tokens, but a library caller may not), one bad entry
  * is left out instead of throwing in the connection handler and taking the process down.
  */
-export function encodeDeliverable(entries: readonly UninstalledToken[]): { bytes: Buffer; tuples: UninstalledToken[]; skipped: UninstalledToken[] } {
+export function encodeDeliverable(entries: readonly UninstalledToken[]): {
+  bytes: Buffer;
+  tuples: UninstalledToken[];
+  skipped: UninstalledToken[];
+} {
   const parts: Buffer[] = [];
   const tuples: UninstalledToken[] = [];
   const skipped: UninstalledToken[] = [];
   for (const entry of entries) {
     const hex = typeof entry.token === 'string' ? normalizeToken(entry.token) : '';
     const deliverable =
-      isHexToken(hex) && hex.length / 2 <= MAX_TOKEN_BYTES && Number.isInteger(entry.timestamp) && entry.timestamp >= 0 && entry.timestamp <= MAX_FEEDBACK_TIMESTAMP;
+      isHexToken(hex) &&
+      hex.length / 2 <= MAX_TOKEN_BYTES &&
+      Number.isInteger(entry.timestamp) &&
+      entry.timestamp >= 0 &&
+      entry.timestamp <= MAX_FEEDBACK_TIMESTAMP;
     if (!deliverable) {
       skipped.push(entry);
       continue;
@@ -55,7 +63,9 @@ export class FeedbackService extends EventEmitter {
 
   constructor(private readonly options: FeedbackServiceOptions) {
     super();
-    this.server = createServer({ ...tlsServerOptions(options), handshakeTimeout: options.handshakeTimeoutMs ?? 30_000 }, (socket) => this.onConnection(socket));
+    this.server = createServer({ ...tlsServerOptions(options), handshakeTimeout: options.handshakeTimeoutMs ?? 30_000 }, (socket) =>
+      this.onConnection(socket),
+    );
     this.server.on('tlsClientError', (error, socket) => {
       // node reports a handshake timeout here and leaves the socket open: a TCP connection that
       // never speaks TLS would be kept forever.

@@ -22,7 +22,10 @@ export interface EventSources {
 }
 
 const isEmitter = (value: unknown): value is ConnectionSource['events'] =>
-  typeof value === 'object' && value !== null && typeof (value as { on?: unknown }).on === 'function' && typeof (value as { off?: unknown }).off === 'function';
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { on?: unknown }).on === 'function' &&
+  typeof (value as { off?: unknown }).off === 'function';
 
 /**
  * The control API's listeners as connection sources: the binary gateway, and the HTTP/2 API
@@ -170,7 +173,11 @@ export async function openEventStream(
   const hub = hubs.get(recorder) ?? new EventHub(sources);
   hubs.set(recorder, hub);
   if (hub.size >= MAX_EVENT_STREAMS) {
-    throw new HttpError(503, `${hub.size} event streams are open, the most this control API keeps; close one and retry`, 'ERR_APNS_CONTROL_TOO_MANY_STREAMS');
+    throw new HttpError(
+      503,
+      `${hub.size} event streams are open, the most this control API keeps; close one and retry`,
+      'ERR_APNS_CONTROL_TOO_MANY_STREAMS',
+    );
   }
   response.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',

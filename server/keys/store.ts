@@ -148,7 +148,11 @@ function parseStored(text: string, source: string): ProviderKey {
   };
 }
 
-const info = ({ key: _key, ...rest }: ProviderKey): ProviderKeyInfo => ({ ...rest, environments: [...rest.environments], topics: rest.topics && [...rest.topics] });
+const info = ({ key: _key, ...rest }: ProviderKey): ProviderKeyInfo => ({
+  ...rest,
+  environments: [...rest.environments],
+  topics: rest.topics && [...rest.topics],
+});
 
 /**
  * The provider keys the HTTP/2 API trusts (team id, key id, environments, public key). With
@@ -205,11 +209,21 @@ export class KeyStore {
   }
 
   /** Makes a P-256 key, registers its public half and returns both halves. */
-  async create(teamId: string, keyId: string, options: { environments?: AddKeyOptions['environments']; topics?: string[] | null } = {}): Promise<SigningKey> {
+  async create(
+    teamId: string,
+    keyId: string,
+    options: { environments?: AddKeyOptions['environments']; topics?: string[] | null } = {},
+  ): Promise<SigningKey> {
     checkTeamId(teamId);
     checkKeyId(keyId);
     const pair = generateSigningKeyPair();
-    const registered = await this.add({ teamId, keyId, publicKey: pair.publicKey, environments: options.environments, topics: options.topics });
+    const registered = await this.add({
+      teamId,
+      keyId,
+      publicKey: pair.publicKey,
+      environments: options.environments,
+      topics: options.topics,
+    });
     return { ...registered, privateKey: pair.privateKey };
   }
 

@@ -20,7 +20,10 @@ let port: number;
 /** A binary frame with a 2 KB payload, as the gateway records it (token and payload are views into it). */
 function largeInput(i: number): RecordInput {
   const filler = 'x'.repeat(PAYLOAD_BYTES - 40);
-  const bytes = encodeNotification({ token: Buffer.alloc(32, i & 0xff), payload: `{"aps":{"alert":"n${String(i).padStart(6, '0')}"},"f":"${filler}"}`, identifier: i }, 2);
+  const bytes = encodeNotification(
+    { token: Buffer.alloc(32, i & 0xff), payload: `{"aps":{"alert":"n${String(i).padStart(6, '0')}"},"f":"${filler}"}`, identifier: i },
+    2,
+  );
   const frame = FrameDecoder.decodeAll(bytes).events[0] as DecodedFrame;
   const connection = { id: 1, protocol: 'binary' as const, peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };
   return { connection, command: 2, identifier: i, bytes, token: frame.token, payload: frame.payload, outcome: 'accepted' };
@@ -44,7 +47,9 @@ async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; sta
 }
 
 /** GET `path`, counting bytes and lines without keeping the body. */
-function download(path: string): Promise<{ status: number; headers: IncomingMessage['headers']; bytes: number; lines: number; tail: string }> {
+function download(
+  path: string,
+): Promise<{ status: number; headers: IncomingMessage['headers']; bytes: number; lines: number; tail: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (response) => {
       let bytes = 0;
@@ -97,7 +102,10 @@ describe(`GET /records and /records.jsonl with ${RECORDS} records of 2 KB`, () =
     clearInterval(sampler);
     const seconds = (performance.now() - started) / 1000;
     const growthMb = (rssPeak - rssBefore) / 2 ** 20;
-    console.log(`GET /records.jsonl: ${RECORDS} records, ${(result.bytes / 2 ** 20).toFixed(0)} MB in ${seconds.toFixed(1)} s; longest stall ${stallMs.toFixed(0)} ms; RSS +${growthMb.toFixed(0)} MB`);
+    console.log(
+      `GET /records.jsonl: ${RECORDS} records, ${(result.bytes / 2 ** 20).toFixed(0)} MB in ${seconds.toFixed(1)} s; ` +
+        `longest stall ${stallMs.toFixed(0)} ms; RSS +${growthMb.toFixed(0)} MB`,
+    );
     expect(result.status).toBe(200);
     expect(result.lines).toBe(RECORDS);
     expect(result.tail).toMatch(/"http2":null}\n$/);
@@ -132,7 +140,9 @@ describe(`GET /records and /records.jsonl with ${RECORDS} records of 2 KB`, () =
   it('20 clients that never read cost the server a few MB, not the answer: each waits for its socket to drain', async () => {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
-    const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => stalledClient(i % 2 === 0 ? '/records.jsonl' : '/records?limit=10000')));
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => stalledClient(i % 2 === 0 ? '/records.jsonl' : '/records?limit=10000')),
+    );
     // Time for any server that ignores backpressure to pile up what it would write.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const growthMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
@@ -168,7 +178,10 @@ describe('GET /records/wait', () => {
     await expect.poll(async () => (await stats()).openWaits, { timeout: 20_000 }).toBe(1000);
     const refused = await fetch(`${sim.controlUrl}${path}`);
     expect(refused.status).toBe(503);
-    expect(await refused.json()).toMatchObject({ code: 'ERR_APNS_CONTROL_TOO_MANY_WAITS', error: expect.stringMatching(/1000 waits are open/) });
+    expect(await refused.json()).toMatchObject({
+      code: 'ERR_APNS_CONTROL_TOO_MANY_WAITS',
+      error: expect.stringMatching(/1000 waits are open/),
+    });
 
     const closedAt = performance.now();
     for (const req of waits) req.destroy();

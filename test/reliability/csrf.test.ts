@@ -51,9 +51,19 @@ describe('the control API checks Host, Origin and Content-Type', () => {
   const own = () => `127.0.0.1:${sim.ports.control}`;
 
   it('a foreign Host (DNS rebinding) is 403 for reads and writes, with a readable JSON error', async () => {
-    for (const [method, path] of [['GET', '/records'], ['GET', '/stats'], ['GET', '/'], ['DELETE', '/rules']] as const) {
+    for (const [method, path] of [
+      ['GET', '/records'],
+      ['GET', '/stats'],
+      ['GET', '/'],
+      ['DELETE', '/rules'],
+    ] as const) {
       const reply = await rawRequest(method, path, { host: `evil.example:${sim.ports.control}` });
-      expect({ method, path, status: reply.status, code: reply.json.code }).toEqual({ method, path, status: 403, code: 'ERR_APNS_CONTROL_FORBIDDEN_HOST' });
+      expect({ method, path, status: reply.status, code: reply.json.code }).toEqual({
+        method,
+        path,
+        status: 403,
+        code: 'ERR_APNS_CONTROL_FORBIDDEN_HOST',
+      });
       expect(reply.json.error).toMatch(/answers only requests addressed to it/);
     }
     sim.rules.add(RULE);
@@ -92,16 +102,28 @@ describe('the control API checks Host, Origin and Content-Type', () => {
   }
 
   it('a body without a Content-Type is 415; a bodiless POST or DELETE without one is taken (curl -X DELETE)', async () => {
-    expect((await rawRequest('POST', '/rules', { host: own(), 'content-length': String(JSON.stringify(RULE).length) }, JSON.stringify(RULE))).status).toBe(415);
+    expect(
+      (await rawRequest('POST', '/rules', { host: own(), 'content-length': String(JSON.stringify(RULE).length) }, JSON.stringify(RULE)))
+        .status,
+    ).toBe(415);
     sim.rules.add(RULE);
     expect((await rawRequest('DELETE', '/rules', { host: own() })).status).toBe(200);
     expect(sim.rules.size).toBe(0);
-    expect((await rawRequest('POST', '/rules', { host: own(), 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(RULE))).status).toBe(201);
+    expect(
+      (await rawRequest('POST', '/rules', { host: own(), 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(RULE))).status,
+    ).toBe(201);
   });
 
   it('controlAllowedHosts adds names the API answers to', async () => {
     const { ControlApi } = await import('../../server/control/index.js');
-    const api = new ControlApi({ port: 0, recorder: sim.recorder, rules: sim.rules, registry: sim.devices, gateway: sim.gateway, controlAllowedHosts: ['apns-mock.test', 'proxy.test:8443'] });
+    const api = new ControlApi({
+      port: 0,
+      recorder: sim.recorder,
+      rules: sim.rules,
+      registry: sim.devices,
+      gateway: sim.gateway,
+      controlAllowedHosts: ['apns-mock.test', 'proxy.test:8443'],
+    });
     const { port } = await api.listen();
     try {
       const at = (host: string) =>
@@ -143,7 +165,13 @@ describe.skipIf(!haveChromium && !inCi)('from a real page in Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       // evil.example resolves to 127.0.0.1 in this browser: a rebinding attack after the re-pointing.
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--host-resolver-rules=MAP evil.example 127.0.0.1'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--host-resolver-rules=MAP evil.example 127.0.0.1',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -167,7 +195,13 @@ describe.skipIf(!haveChromium && !inCi)('from a real page in Chromium', () => {
     const control = sim.controlUrl!;
     await page.evaluate(
       async ({ control, rule, token }) => {
-        const simple = (path: string, body: unknown) => fetch(`${control}${path}`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) });
+        const simple = (path: string, body: unknown) =>
+          fetch(`${control}${path}`, {
+            method: 'POST',
+            mode: 'no-cors',
+            headers: { 'content-type': 'text/plain' },
+            body: JSON.stringify(body),
+          });
         await simple('/rules', rule);
         await simple('/uninstall', { token });
         await simple('/devices', { token });
@@ -209,7 +243,7 @@ describe.skipIf(!haveChromium && !inCi)('from a real page in Chromium', () => {
     expect(state()).toEqual(untouched);
   });
 
-  it('after DNS rebinding, the page (now same-origin with the API under its own name) can neither read records nor delete rules', async () => {
+  it('after DNS rebinding, the page (same-origin with the API under its own name) can neither read records nor delete rules', async () => {
     sim.rules.add(RULE);
     sim.devices.register(TOKEN);
     const page = await openPage(`http://evil.example:${sim.ports.control}/`);

@@ -58,7 +58,21 @@ describe('the control API and inspector stay on loopback unless given a token', 
   it('bound to 0.0.0.0 it refuses to start without a control token, in the library and in the CLI', async () => {
     await expect(startSimulator({ host: '0.0.0.0' })).rejects.toThrow(/control token/);
     const dir = tempDir();
-    const cli = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state')]);
+    const cli = await runCli([
+      'serve',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--feedback-port',
+      '0',
+      '--control-port',
+      '0',
+      '--http2-port',
+      '0',
+      '--state',
+      join(dir, 'state'),
+    ]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('--control-token');
   });
@@ -97,7 +111,17 @@ describe('private keys', () => {
       // serve writes the provider's PEM pair and .p12; keys --out writes a .p8 (both children inherit the umask).
       const serve = await startServe(state);
       await serve.stop();
-      const keys = await runCli(['keys', '--team', 'TEAM000001', '--key-id', 'KEY0000001', '--out', join(state, 'client'), '--state', state]);
+      const keys = await runCli([
+        'keys',
+        '--team',
+        'TEAM000001',
+        '--key-id',
+        'KEY0000001',
+        '--out',
+        join(state, 'client'),
+        '--state',
+        state,
+      ]);
       expect(keys.code).toBe(0);
     } finally {
       process.umask(previous);
@@ -107,7 +131,13 @@ describe('private keys', () => {
     const secret = files.filter((f) => /\.p12$/.test(f.path) || readFileSync(f.path, 'latin1').includes('PRIVATE KEY-----'));
     // The CA's key, the server's, the provider's PEM and .p12, the .p8.
     expect(secret.map((f) => f.path.slice(state.length + 1)).sort()).toEqual(
-      ['ca-key.pem', 'server-key.pem', 'client/com.example.app-key.pem', 'client/com.example.app.p12', 'client/AuthKey_KEY0000001.p8'].sort(),
+      [
+        'ca-key.pem',
+        'server-key.pem',
+        'client/com.example.app-key.pem',
+        'client/com.example.app.p12',
+        'client/AuthKey_KEY0000001.p8',
+      ].sort(),
     );
     expect(secret.filter((f) => f.mode !== 0o600)).toEqual([]);
     // And a file of a public part is readable, so the check above tells the two apart.
@@ -153,7 +183,13 @@ describe('identifiers that become paths', () => {
     const sim = await startSimulator({ state, http2Port: false });
     try {
       await sim.createSigningKey('TEAM000001', 'KEY0000001');
-      for (const id of ['..%2F..%2Fsomewhere%2Ffile', '..%2F..%2F..%2F..%2F..%2F..%2Ftmp%2Fx', '..%2Fkeys%2FKEY0000001', 'KEY0000001%00', 'key0000001']) {
+      for (const id of [
+        '..%2F..%2Fsomewhere%2Ffile',
+        '..%2F..%2F..%2F..%2F..%2F..%2Ftmp%2Fx',
+        '..%2Fkeys%2FKEY0000001',
+        'KEY0000001%00',
+        'key0000001',
+      ]) {
         const reply = await fetch(`${sim.controlUrl}/keys/${id}`, { method: 'DELETE' });
         const body = (await reply.json()) as { error: string; code: string };
         expect({ id, status: reply.status, code: body.code }).toEqual({ id, status: 400, code: 'ERR_APNS_KEY_STORE' });
@@ -175,7 +211,7 @@ describe('identifiers that become paths', () => {
 });
 
 describe('the feedback service never throws on what reached the registry', () => {
-  it('a token the tuple cannot hold (over 65,535 bytes), given through the library, is left out; the others are delivered and the process lives', async () => {
+  it('a token the tuple cannot hold (over 65,535 bytes), given through the library, is left out; the rest is delivered', async () => {
     const sim = await startSimulator({ http2Port: false, controlPort: false });
     try {
       const good = 'ab'.repeat(32);

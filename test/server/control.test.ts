@@ -11,7 +11,8 @@ const THIRD = 'cc'.repeat(32);
 const PAYLOAD = { aps: { alert: 'hello' } };
 
 let sim: Simulator;
-const frame = (identifier: number, token = TOKEN, payload: object | string = PAYLOAD) => encodeNotification({ token, payload, identifier }, 2);
+const frame = (identifier: number, token = TOKEN, payload: object | string = PAYLOAD) =>
+  encodeNotification({ token, payload, identifier }, 2);
 
 interface Reply<T = any> {
   status: number;
@@ -57,7 +58,13 @@ const ids = (records: NotificationRecord[]) => records.map((r) => r.identifier);
 /** A record as the gateway would make it, given straight to the recorder (many, quickly). */
 const syntheticInput = (i: number): RecordInput => {
   const bytes = frame(1000 + i);
-  return { connection: { id: 999, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' }, command: 2, identifier: 1000 + i, bytes, outcome: 'accepted' };
+  return {
+    connection: { id: 999, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' },
+    command: 2,
+    identifier: 1000 + i,
+    bytes,
+    outcome: 'accepted',
+  };
 };
 
 beforeAll(async () => {
@@ -84,7 +91,11 @@ describe('GET /records and its filters', () => {
 
   beforeEach(async () => {
     // Connection A: 1 and 2 accepted, 3 (empty payload) rejected with status 4, 4 discarded after it.
-    const a = await sendFrames(sim.ports.gateway, sim.credentials, Buffer.concat([frame(1), frame(2, OTHER), encodeEnhanced({ token: TOKEN, payload: '', identifier: 3 }), frame(4, OTHER)]));
+    const a = await sendFrames(
+      sim.ports.gateway,
+      sim.credentials,
+      Buffer.concat([frame(1), frame(2, OTHER), encodeEnhanced({ token: TOKEN, payload: '', identifier: 3 }), frame(4, OTHER)]),
+    );
     expect(decodeErrorResponse(a.received)).toEqual({ status: Status.MissingPayload, identifier: 3 });
     // Connection B, another topic: 5 accepted.
     const b = await openProvider(sim.ports.gateway, other);
@@ -110,7 +121,16 @@ describe('GET /records and its filters', () => {
 
   const cases: [string, () => string, number[]][] = [
     ['token', () => `token=${TOKEN}`, [1, 3, 5]],
-    ['token with spaces and capitals', () => `token=${encodeURIComponent(OTHER.toUpperCase().replace(/(.{8})/g, '$1 ').trim())}`, [2, 4]],
+    [
+      'token with spaces and capitals',
+      () =>
+        `token=${encodeURIComponent(
+          OTHER.toUpperCase()
+            .replace(/(.{8})/g, '$1 ')
+            .trim(),
+        )}`,
+      [2, 4],
+    ],
     ['one outcome', () => 'outcome=accepted', [1, 2, 5]],
     ['outcomes, comma-separated', () => 'outcome=rejected,discarded', [3, 4]],
     ['outcomes, repeated', () => 'outcome=accepted&outcome=discarded', [1, 2, 4, 5]],
@@ -158,7 +178,12 @@ describe('GET /records and its filters', () => {
     const lines = all.body.trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual(sim.records());
     const accepted = await get<string>('/records.jsonl?outcome=accepted');
-    expect(accepted.body.trimEnd().split('\n').map((l) => JSON.parse(l).identifier)).toEqual([1, 2, 5]);
+    expect(
+      accepted.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).identifier),
+    ).toEqual([1, 2, 5]);
     const none = await get<string>('/records.jsonl?identifier=99');
     expect(none.body).toBe('');
   });
@@ -243,7 +268,12 @@ describe('GET /records/wait', () => {
   });
 
   it('on a timeout shows the newest 50 records, not the oldest', async () => {
-    await sendFrames(sim.ports.gateway, sim.credentials, Array.from({ length: 60 }, (_, i) => frame(i + 1)), 200);
+    await sendFrames(
+      sim.ports.gateway,
+      sim.credentials,
+      Array.from({ length: 60 }, (_, i) => frame(i + 1)),
+      200,
+    );
     await sim.waitFor({}, { count: 60 });
     const { status, body } = await get('/records/wait?count=61&timeout=50');
     expect(status).toBe(408);
@@ -341,7 +371,9 @@ describe('rules', () => {
     expect((await get('/rules')).body.map((r: { id: string }) => r.id)).toEqual([a.id, b.id]);
 
     expect(await del(`/rules/${encodeURIComponent(a.id)}`)).toMatchObject({ status: 200, body: { removed: a.id } });
-    expect((await get('/rules')).body.map((r: { id: string; description: string }) => [r.id, r.description])).toEqual([[b.id, 'every 3rd']]);
+    expect((await get('/rules')).body.map((r: { id: string; description: string }) => [r.id, r.description])).toEqual([
+      [b.id, 'every 3rd'],
+    ]);
     const missing = await del(`/rules/${encodeURIComponent(a.id)}`);
     expect(missing.status).toBe(404);
     expect(missing.body.error).toBe(`no rule "${a.id}"`);
@@ -351,7 +383,11 @@ describe('rules', () => {
   });
 
   const badRules: [string, unknown, RegExp][] = [
-    ['no action', { match: { token: TOKEN } }, /rule\.action must be an object with "type": one of reject, shutdown, close, delay, stall, drop, uninstall/],
+    [
+      'no action',
+      { match: { token: TOKEN } },
+      /rule\.action must be an object with "type": one of reject, shutdown, close, delay, stall, drop, uninstall/,
+    ],
     ['an unknown action', { action: { type: 'explode' } }, /rule\.action\.type "explode" is not one of reject, shutdown/],
     ['a status over a byte', { action: { type: 'reject', status: 300 } }, /rule\.action\.status must fit in a byte \(0\.\.255\); got 300/],
     ['a reject without status', { action: { type: 'reject' } }, /rule\.action\.status must be an integer >= 0; got undefined/],
@@ -422,8 +458,16 @@ describe('devices, uninstall and feedback', () => {
   }
 
   it('POST /uninstall queues feedback: GET /feedback shows it, the feedback service delivers the tuple once', async () => {
-    const queued = await post('/uninstall', { token: TOKEN, topic: 'com.example.app', environment: 'development', timestamp: 1_700_000_123 });
-    expect(queued).toMatchObject({ status: 201, body: { token: TOKEN, topic: 'com.example.app', environment: 'development', timestamp: 1_700_000_123 } });
+    const queued = await post('/uninstall', {
+      token: TOKEN,
+      topic: 'com.example.app',
+      environment: 'development',
+      timestamp: 1_700_000_123,
+    });
+    expect(queued).toMatchObject({
+      status: 201,
+      body: { token: TOKEN, topic: 'com.example.app', environment: 'development', timestamp: 1_700_000_123 },
+    });
     await post('/feedback', [{ token: OTHER, topic: 'com.other.app', timestamp: 1_700_000_456 }]);
     expect((await get('/feedback')).body.map((t: { token: string }) => t.token)).toEqual([TOKEN, OTHER]);
 
@@ -491,7 +535,11 @@ describe('stats, health, index', () => {
     await post('/devices', { token: TOKEN });
     await post('/uninstall', { token: OTHER });
     const before = (await get('/stats')).body;
-    await sendFrames(sim.ports.gateway, sim.credentials, [frame(1), encodeEnhanced({ token: TOKEN, payload: '', identifier: 2 }), frame(3)]);
+    await sendFrames(sim.ports.gateway, sim.credentials, [
+      frame(1),
+      encodeEnhanced({ token: TOKEN, payload: '', identifier: 2 }),
+      frame(3),
+    ]);
     await sim.waitFor({}, { count: 3 });
     const { status, body } = await get('/stats');
     expect(status).toBe(200);
@@ -500,7 +548,14 @@ describe('stats, health, index', () => {
     expect(body.records.discarded - before.records.discarded).toBe(1);
     expect(body.records.kept).toBe(3);
     expect(body.connections.opened - before.connections.opened).toBe(1);
-    expect(body).toMatchObject({ rules: 1, devices: 1, pendingFeedback: 1, gateway: sim.ports.gateway, feedback: sim.ports.feedback, control: sim.ports.control });
+    expect(body).toMatchObject({
+      rules: 1,
+      devices: 1,
+      pendingFeedback: 1,
+      gateway: sim.ports.gateway,
+      feedback: sim.ports.feedback,
+      control: sim.ports.control,
+    });
   });
 
   it('GET /health is ok; GET / names the API and its endpoints', async () => {
@@ -628,6 +683,8 @@ describe('the control token', () => {
   });
 
   it('is demanded before the control API binds beyond loopback', async () => {
-    await expect(startSimulator({ host: '0.0.0.0' })).rejects.toThrow(/the control API may bind to 0\.0\.0\.0 only with a control token \(--control-token\)/);
+    await expect(startSimulator({ host: '0.0.0.0' })).rejects.toThrow(
+      /the control API may bind to 0\.0\.0\.0 only with a control token \(--control-token\)/,
+    );
   });
 });

@@ -124,6 +124,16 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
     await stillServes();
   });
 
+  it('a client that sends GOAWAY with an error code and stays: the server closes the connection', async () => {
+    const r = await raw();
+    const payload = Buffer.alloc(8);
+    payload.writeUInt32BE(ERR.PROTOCOL_ERROR, 4);
+    r.write(h2frame(FrameType.GOAWAY, 0, 0, payload));
+    await Promise.race([r.closed, new Promise((resolve) => setTimeout(resolve, 4000))]);
+    expect(r.socket.destroyed).toBe(true);
+    expect(await eventually(() => !sim.http2!.connections().some((c) => c.peer === r.peer), 1000)).toBe(true);
+  });
+
   it('a client certificate that does not verify proves nothing: one stream, as for a token connection', async () => {
     const strangerCa = await createCertificateAuthority();
     const stranger = await createProviderCertificate(strangerCa, { topic: 'com.example.app', keyType: 'ec' });

@@ -28,7 +28,7 @@ const bundle = await rolldown({
     warnings.push(`${level}: ${log.message}`);
   },
 });
-await bundle.write({ file: `${out}inspector.js`, format: 'esm', sourcemap: true, minify: true });
+await bundle.write({ file: `${out}inspector.js`, format: 'esm', sourcemap: false, minify: true });
 await bundle.close();
 
 const code = await readFile(`${out}inspector.js`, 'utf8');

@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { generate } from 'selfsigned';
-import { parsePrivateKey, type PemPair } from './issue.js';
+import { parsePrivateKey } from './issue.js';
+import type { PemPair } from './pem.js';
 import { withKeyIdentifiers } from './key-identifiers.js';
 
 /** Names the server certificate answers to: loopback, and Apple's gateway hosts for clients redirected through /etc/hosts. */

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KEY_FILE_MODE, PRIVATE_DIR_MODE, writeFileAtomic } from './files.js';
-import type { PemPair } from './issue.js';
+import type { PemPair } from './pem.js';
 
 /** The .p12 passphrase when none is given; printed by `apns-mock certs`. */
 export const DEFAULT_P12_PASSPHRASE = 'apns-mock';

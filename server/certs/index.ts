@@ -1,4 +1,4 @@
-export type { PemPair } from './issue.js';
+export type { PemPair } from './pem.js';
 export { createCertificateAuthority, createServerCertificate, type CertificateAuthorityOptions } from './authority.js';
 export { createProviderCertificate, type ApnsEnvironment, type ProviderCertificateOptions } from './provider.js';
 export { loadOrCreateState, STATE_FILES, type StateCertificates } from './state.js';

@@ -10,16 +10,14 @@ import {
   type JsonNameParams,
 } from '@peculiar/x509';
 
+import type { PemPair } from './pem.js';
+export type { PemPair } from './pem.js';
+
 export type KeyType = 'rsa' | 'ec';
 
 /** Node's WebCrypto, passed explicitly rather than relying on a global. */
 const cryptoProvider = webcrypto as unknown as NonNullable<Parameters<typeof X509CertificateGenerator.create>[1]>;
 
-/** A certificate and its private key, both PEM (the key unencrypted PKCS#8). */
-export interface PemPair {
-  cert: string;
-  key: string;
-}
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

@@ -7,7 +7,8 @@ import {
   KeyUsagesExtension,
 } from '@peculiar/x509';
 import { DER_NULL, encodeSequence, encodeUtf8String } from './der.js';
-import { generateKey, issueCertificate, parsePrivateKey, privateKeyPem, type PemPair } from './issue.js';
+import { generateKey, issueCertificate, parsePrivateKey, privateKeyPem } from './issue.js';
+import type { PemPair } from './pem.js';
 import { OID_APNS_DEVELOPMENT, OID_APNS_PRODUCTION, OID_APNS_TOPICS, OID_USER_ID } from './oids.js';
 
 export type ApnsEnvironment = 'development' | 'production';

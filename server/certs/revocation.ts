@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
 import { X509Certificate as AsnCertificate, X509CrlGenerator } from '@peculiar/x509';
-import type { PemPair } from './issue.js';
+import type { PemPair } from './pem.js';
 
 /** A provider certificate the simulator refuses from now on. */
 export interface RevokedCertificate {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCertificateAuthority, createServerCertificate, SERVER_DNS_NAMES, SERVER_IP_ADDRESSES } from './authority.js';
 import { KEY_FILE_MODE, PRIVATE_DIR_MODE, writeFileAtomic } from './files.js';
-import type { PemPair } from './issue.js';
+import type { PemPair } from './pem.js';
 
 export interface StateCertificates {
   /** The state directory, absolute. */

@@ -172,7 +172,7 @@ export class JsonlSink extends EventEmitter<{ failed: [SinkState] }> {
   }
 
   private writeAll(bytes: Buffer): void {
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const wrote = writeSync(this.fd!, bytes, at, bytes.length - at);
       if (wrote <= 0) throw Object.assign(new Error('ENOSPC: the record file took no more bytes, write'), { code: 'ENOSPC' });
       at += wrote;

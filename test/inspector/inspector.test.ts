@@ -345,6 +345,28 @@ describe.skipIf(!haveChromium && !inCi)('the inspector page in Chromium', () => 
     expect(raw).toBe(false);
   });
 
+  it('warns, until reloaded, when /stats says the record file failed (issue 12, row 4)', async () => {
+    const other = await context.newPage();
+    try {
+      await other.route('**/stats', async (route) => {
+        const response = await route.fetch();
+        const stats = (await response.json()) as Record<string, unknown>;
+        const sink = { path: 'records.jsonl', failed: true, error: 'ENOSPC: no space left on device, write', written: 1234, flushedSeq: 1234 };
+        await route.fulfill({ response, json: { ...stats, sink } });
+      });
+      await other.goto(sim.controlUrl!);
+      const warning = other.locator('#sink-warning');
+      await poll(() => warning.isVisible()).toBe(true);
+      expect(await warning.textContent()).toBe(
+        'Records are no longer written to records.jsonl: ENOSPC: no space left on device, write (1,234 written). They go on in memory.',
+      );
+      // Without a failure (or without a record file) nothing shows.
+      expect(await page.locator('#sink-warning').isVisible()).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('takes a screenshot of a rejected notification selected', async () => {
     const [record] = await recordsWhere((r) => r.outcome === 'rejected' && r.status === 5, 1);
     await rowOf(record.seq).click();

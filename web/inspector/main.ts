@@ -227,6 +227,9 @@ function onEvent(event: ServerEvent): void {
       drawDetail();
       redraw();
       break;
+    case 'sink':
+      showSink(JSON.parse(event.data) as SinkState);
+      break;
     case 'connection': {
       const change = JSON.parse(event.data) as { event: 'connect' | 'disconnect'; at: string; connection: ConnectionSummary };
       noteConnection(change.connection, { at: change.at, text: change.event === 'connect' ? `connected from ${change.connection.peer}` : 'closed' });
@@ -235,6 +238,22 @@ function onEvent(event: ServerEvent): void {
       break;
     }
   }
+}
+
+/** The record file's state as /stats gives it (`sink`), or the 'sink' event: shown while writing has failed. */
+interface SinkState {
+  path: string;
+  failed: boolean;
+  error: string | null;
+  written: number;
+}
+
+function showSink(sink: SinkState | null | undefined): void {
+  const warning = byId('sink-warning');
+  warning.hidden = !sink?.failed;
+  warning.textContent = sink?.failed
+    ? visibleText(`Records are no longer written to ${sink.path}: ${sink.error ?? 'a write failed'} (${sink.written.toLocaleString('en-US')} written). They go on in memory.`)
+    : '';
 }
 
 const live = byId('live');
@@ -276,6 +295,11 @@ async function describeWhere(): Promise<void> {
   ];
   const parts = names.filter(([key]) => typeof index[key] === 'number').map(([key, name]) => `${name} ${host}:${index[key]}`);
   byId('where').textContent = parts.join(' · ');
+  // Only a warning: the page works the same without it.
+  await api<{ sink?: SinkState | null }>('GET', 'stats').then(
+    (stats) => showSink(stats.sink),
+    () => undefined,
+  );
 }
 
 byId('clear').addEventListener('click', () => {

@@ -24,6 +24,8 @@ export interface SimulatorOptions {
   controlPort?: number | false;
   /** Bearer token the control API requires; needed when host is not loopback. */
   controlToken?: string;
+  /** Host names (or name:port) the control API answers besides its own address: for a proxy or a container name. */
+  controlAllowedHosts?: string[];
   /** State directory (CA, server certificate). Default: a fresh temporary one, removed by close(). */
   state?: string;
   /** Topic (bundle id) of the provider credentials made for the caller. Default com.example.app. */
@@ -214,7 +216,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       started.push(http2);
     }
     if (options.controlPort !== false) {
-      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, recorder, rules, registry: devices, gateway, http2, keys, revocations, describe });
+      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, controlAllowedHosts: options.controlAllowedHosts, recorder, rules, registry: devices, gateway, http2, keys, revocations, describe });
       await control.listen();
       started.push(control);
     }

@@ -142,8 +142,11 @@ export class ControlApi {
         return sendJson(response, 200, { name: 'apns-mock-gateway control API', ...this.options.describe?.(), endpoints: ENDPOINTS });
       case 'GET /health':
         return sendJson(response, 200, { ok: true });
-      case 'GET /stats':
-        return sendJson(response, 200, {
+      case 'GET /stats': {
+        // A count the reply gives must survive a SIGKILL right after it: wait until the sink
+        // has handed every record counted here to the OS.
+        const written = recorder.whenWritten();
+        const stats = {
           records: recorder.stats(),
           connections: gateway.stats,
           http2Connections: http2?.stats ?? null,
@@ -152,14 +155,19 @@ export class ControlApi {
           pendingFeedback: registry.pendingFeedback().length,
           openWaits: this.waits.size,
           ...this.options.describe?.(),
-        });
+        };
+        await written;
+        return sendJson(response, 200, stats);
+      }
       case 'GET /records': {
         const filter = recordFilter(params);
+        await recorder.whenWritten();
         const limit = intParam(params, 'limit', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
         return streamRecordPage(response, recorder, { filter, limit, url, headOnly });
       }
       case 'GET /records.jsonl': {
         const filter = recordFilter(params);
+        await recorder.whenWritten();
         return streamRecordLines(response, recorder, filter, intParam(params, 'limit', 1) ?? Infinity, headOnly);
       }
       case 'GET /records/wait':
@@ -270,7 +278,10 @@ export class ControlApi {
     try {
       const result = await this.waits.wait(filter, count, timeoutMs, gone.signal);
       if (result.status === 'aborted') return;
-      if (result.status === 'matched') return sendJson(response, 200, result.records);
+      if (result.status === 'matched') {
+        await this.options.recorder.whenWritten();
+        return sendJson(response, 200, result.records);
+      }
       return sendJson(response, 408, {
         error: result.message,
         code: 'ERR_APNS_WAIT_TIMEOUT',

@@ -148,6 +148,7 @@ export class ControlApi {
         const written = recorder.whenWritten();
         const stats = {
           records: recorder.stats(),
+          sink: recorder.sinkState,
           connections: gateway.stats,
           http2Connections: http2?.stats ?? null,
           rules: rules.size,

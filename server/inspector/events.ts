@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { BinaryGateway } from '../binary/index.js';
 import type { ConnectionInfo, Recorder, StoredRecord } from '../recorder/index.js';
 import { HttpError, intParam } from '../control/http.js';
+import type { SinkState } from '../recorder/index.js';
 
 /** A connection as a listener summarises it: at least who it is (the binary gateway's and the HTTP/2 API's summaries say more). */
 export type ConnectionSummaryLike = ConnectionInfo & { state?: string };
@@ -67,6 +68,7 @@ class EventHub {
   constructor(private readonly sources: EventSources) {}
 
   private readonly onRecord = (record: StoredRecord) => this.broadcast(frame('record', JSON.stringify(record.toJSON()), record.seq));
+  private readonly onSinkFailed = (state: SinkState) => this.broadcast(frame('sink', JSON.stringify(state)));
   private readonly onClear = () => this.broadcast(frame('clear', JSON.stringify({ lastSeq: this.sources.recorder.lastSeq })));
   private readonly onConnect = (summary: ConnectionSummaryLike) => this.connection('connect', summary);
   private readonly onDisconnect = (summary: ConnectionSummaryLike) => this.connection('disconnect', summary);
@@ -102,6 +104,7 @@ class EventHub {
     if (this.clients.size === 0) {
       this.sources.recorder.on('record', this.onRecord);
       this.sources.recorder.on('clear', this.onClear);
+      this.sources.recorder.on('sinkFailed', this.onSinkFailed);
       for (const source of this.sources.connections ?? []) {
         source.events.on('connect', this.onConnect);
         source.events.on('disconnect', this.onDisconnect);
@@ -115,6 +118,7 @@ class EventHub {
     if (!this.clients.delete(client) || this.clients.size > 0) return;
     this.sources.recorder.off('record', this.onRecord);
     this.sources.recorder.off('clear', this.onClear);
+    this.sources.recorder.off('sinkFailed', this.onSinkFailed);
     for (const source of this.sources.connections ?? []) {
       source.events.off('connect', this.onConnect);
       source.events.off('disconnect', this.onDisconnect);

@@ -24,7 +24,7 @@ export {
 } from './filter.js';
 export { RECORD_FIELDS, RECORD_FILTERS, FILTER_KEYS, paramOf, type FilterKey, type FilterSpec } from './fields.js';
 export { normalizeToken } from '../../common/token.js';
-export { JsonlSink } from './jsonl.js';
+export { JsonlSink, RecordFileError, type SinkState } from './jsonl.js';
 export {
   RecordsReader,
   describeSkipped,

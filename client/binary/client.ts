@@ -68,6 +68,11 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   private readonly tls: ConnectionOptions;
   private readonly command: NotificationCommand;
   private readonly bufferSize: number;
+  /**
+   * A connection carries this many, then its marker (marker mode): half the buffer, so the
+   * other half is written on the next connection while the first one's answer is in flight.
+   */
+  private readonly proofEvery: number;
   private readonly flushMode: FlushMode;
   private readonly errorWindowMs: number;
   private readonly idleFlushMs: number | false;
@@ -92,7 +97,11 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   /** A connection opened while a proof's answer was in flight, for the work after it. */
   private spare: Promise<GatewayConnection | Error> | null = null;
   private spareTimer: NodeJS.Timeout | null = null;
+  /** The session being written. */
   private session: Session | null = null;
+  /** Sessions whose marker is written, waiting for its answer while the next connection is written. */
+  private readonly inFlight = new Set<Session>();
+  private sessionEnded: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private wakeup: (() => void) | null = null;
   private flushing = 0;
@@ -116,6 +125,7 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     this.command = checkCommand(options.command ?? Command.Frame);
     this.bufferSize = positiveInteger(options.bufferSize ?? 1000, 'bufferSize');
     this.flushMode = options.flush ?? 'marker';
+    this.proofEvery = this.bufferSize;
     if (this.flushMode !== 'marker' && this.flushMode !== 'error-window') throw new RangeError(`flush must be 'marker' or 'error-window'; got ${String(this.flushMode)}`);
     this.errorWindowMs = nonNegative(options.errorWindowMs ?? 500, 'errorWindowMs');
     this.idleFlushMs = options.idleFlushMs === false ? false : nonNegative(options.idleFlushMs ?? 200, 'idleFlushMs');
@@ -230,9 +240,9 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     this.closing = this.closed = this.destroyed = true;
     const error = new ClientClosedError('the client was destroyed before the outcome was known');
     this.failAll(error);
-    if (this.session !== null) {
-      for (const entry of this.session.written) this.fail(entry, error);
-      this.session.conn.destroy();
+    for (const s of this.session === null ? this.inFlight : [this.session, ...this.inFlight]) {
+      for (const entry of s.written) this.fail(entry, error);
+      s.conn.destroy();
     }
     this.dropSpare();
     this.releaseRoom();
@@ -362,21 +372,31 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
 
   private async run(): Promise<void> {
     this.keepSpare();
-    while (!this.destroyed && this.hasWork()) {
+    while (!this.destroyed) {
+      if (!this.hasWork()) {
+        if (this.inFlight.size === 0) break;
+        // A proof in flight may bring resends.
+        await new Promise<void>((resolve) => (this.sessionEnded = resolve));
+        continue;
+      }
       const conn = await this.connect();
       if (conn !== null) await this.serve(conn);
-      if (this.failures > this.backoff.retries) {
-        this.failAll(new GatewayUnreachableError(
-          `${this.failures} connections in a row to ${this.endpoint.host}:${this.endpoint.port} failed or closed without an answer` +
-            (this.lastError ? `; last error: ${this.lastError.message}` : ''),
-          { cause: this.lastError ?? undefined },
-        ));
-        this.failures = 0;
-      }
+      this.checkFailures();
     }
     // Destroyed: anything a write left aside still gets its outcome.
     if (this.destroyed) this.failAll(new ClientClosedError('the client was destroyed before the outcome was known'));
     else if (this.spare !== null) this.spareTimer = setTimeout(() => this.dropSpare(), SPARE_IDLE_MS).unref();
+  }
+
+  /** Too many connections in a row failed or closed without an answer: everything held fails. */
+  private checkFailures(): void {
+    if (this.failures <= this.backoff.retries) return;
+    this.failAll(new GatewayUnreachableError(
+      `${this.failures} connections in a row to ${this.endpoint.host}:${this.endpoint.port} failed or closed without an answer` +
+        (this.lastError ? `; last error: ${this.lastError.message}` : ''),
+      { cause: this.lastError ?? undefined },
+    ));
+    this.failures = 0;
   }
 
   /** Opens a connection; resolves with it or with the error (never rejects). */
@@ -459,7 +479,8 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         // One turn of the event loop lets a sender's loop queue more: a TLS record per notification costs both ends dearly.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (conn.finished || this.destroyed) break;
-        await this.write(s, this.queue, this.bufferSize);
+        await this.write(s, this.queue, this.proofEvery - s.written.length);
+        if (this.flushMode === 'marker' && s.written.length >= this.proofEvery) await this.checkpoint(s);
         continue;
       }
       if (s.written.length > 0 && (this.flushing > 0 || this.waiting.length > 0 || this.roomWaiters.length > 0 || this.closing)) {
@@ -473,10 +494,30 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
       const why = await this.idle(s.written.length > 0 ? this.idleFlushMs : false);
       if (why === 'timeout') await this.checkpoint(s);
     }
-    if (s.marker && !this.destroyed) this.preopen();
-    const end = await conn.ended;
     this.session = null;
+    if (s.marker && !this.destroyed) {
+      this.preopen();
+      this.detach(s);
+      return;
+    }
+    const end = await conn.ended;
     if (!this.destroyed) this.settleEnd(s, end);
+  }
+
+  /** Settles a session when its connection ends, while the loop goes on to the next connection. */
+  private detach(s: Session): void {
+    this.inFlight.add(s);
+    void s.conn.ended.then((end) => {
+      this.inFlight.delete(s);
+      if (!this.destroyed) {
+        this.settleEnd(s, end);
+        this.checkFailures();
+      }
+      this.wake();
+      const ended = this.sessionEnded;
+      this.sessionEnded = null;
+      ended?.();
+    });
   }
 
   /**

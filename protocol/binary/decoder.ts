@@ -73,6 +73,40 @@ export class DecodedFrame {
   hasItem(itemId: number): boolean {
     return (this.itemMask & (1 << itemId)) !== 0;
   }
+
+  /** The next frame in place of this one (a decoder with `reuseFrame`); the constructor's arguments. */
+  refill(
+    command: NotificationCommand,
+    identifier: number,
+    expiry: number,
+    priority: number,
+    source: Buffer,
+    start: number,
+    length: number,
+    tokenStart: number,
+    tokenLength: number,
+    payloadStart: number,
+    payloadLength: number,
+    streamOffset: number,
+    itemMask: number,
+  ): this {
+    const self = this as { -readonly [K in keyof DecodedFrame]: DecodedFrame[K] };
+    self.command = command;
+    self.identifier = identifier;
+    self.expiry = expiry;
+    self.priority = priority;
+    self.source = source;
+    self.start = start;
+    self.length = length;
+    self.tokenStart = tokenStart;
+    self.tokenLength = tokenLength;
+    self.payloadStart = payloadStart;
+    self.payloadLength = payloadLength;
+    self.streamOffset = streamOffset;
+    self.itemMask = itemMask;
+    this.view = this.tokenView = this.payloadView = null;
+    return this;
+  }
 }
 
 export type DecodeEvent = DecodedFrame | BinaryProtocolError;
@@ -90,6 +124,12 @@ export interface IncompleteFrame {
 
 export interface FrameDecoderOptions {
   limits?: Partial<Limits>;
+  /**
+   * One DecodedFrame refilled for every frame instead of one each: a frame is then valid
+   * only while the sink runs (the gateway judges and records it there). Off for anything that
+   * keeps the frames, as decodeAll does.
+   */
+  reuseFrame?: boolean;
 }
 
 const SCRATCH_INITIAL = 4096;
@@ -122,9 +162,13 @@ export class FrameDecoder {
   private consumed = 0;
   private unparsed = 0;
 
+  /** The frame refilled for each one, with `reuseFrame`. */
+  private readonly reused: DecodedFrame | null;
+
   constructor(options: FrameDecoderOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.maxFrame = maxFrameLength(this.limits);
+    this.reused = options.reuseFrame ? new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0) : null;
   }
 
   /** Bytes received after an unknown command byte, which could not be framed. */
@@ -300,22 +344,12 @@ export class FrameDecoder {
     if (available < extent) return -extent;
     const tokenStart = start + header;
     const payloadStart = tokenStart + tokenLength + 2;
+    const reused = this.reused;
+    const offset = this.consumed;
     sink(
-      new DecodedFrame(
-        command,
-        identifier,
-        expiry,
-        DEFAULT_PRIORITY,
-        buf,
-        start,
-        extent,
-        tokenStart,
-        tokenLength,
-        payloadStart,
-        payloadLength,
-        this.consumed,
-        0,
-      ),
+      reused !== null
+        ? reused.refill(command, identifier, expiry, DEFAULT_PRIORITY, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, offset, 0)
+        : new DecodedFrame(command, identifier, expiry, DEFAULT_PRIORITY, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, offset, 0),
     );
     return extent;
   }
@@ -401,6 +435,11 @@ export class FrameDecoder {
         failure.field === 'priority' ? PriorityError : failure.field === 'token' || failure.field === 'tokenLength' ? TokenLengthError : PayloadLengthError;
       this.report(sink, ErrorClass, failure, Command.Frame, identifier, buf, start, extent, expiry, buf.subarray(tokenStart, tokenStart + tokenLength), priority);
       return this.skipReported(extent, extent);
+    }
+    const reused = this.reused;
+    if (reused !== null) {
+      sink(reused.refill(Command.Frame, identifier, expiry, priority, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, this.consumed, mask));
+      return extent;
     }
     sink(
       new DecodedFrame(

@@ -85,7 +85,8 @@ export class BinaryConnection {
     private readonly options: BinaryConnectionOptions,
     private readonly onClosed: (connection: BinaryConnection) => void,
   ) {
-    this.decoder = new FrameDecoder({ limits: options.limits });
+    // Each frame is judged and recorded inside the sink, so one DecodedFrame serves them all.
+    this.decoder = new FrameDecoder({ limits: options.limits, reuseFrame: true });
     this.notification = new FrameNotification(info.topic, info.environment);
     socket.on('data', (chunk: Buffer) => {
       try {

@@ -141,11 +141,12 @@ export class BinaryGateway extends EventEmitter {
       },
       (closed) => {
         this.open.delete(closed.info.id);
-        this.emit('disconnect', closed.summary());
+        // A summary per connection is only made for someone who follows them (the inspector).
+        if (this.listenerCount('disconnect') > 0) this.emit('disconnect', closed.summary());
       },
     );
     this.open.set(info.id, connection);
-    this.emit('connect', connection.summary());
+    if (this.listenerCount('connect') > 0) this.emit('connect', connection.summary());
     const expected = this.options.environment;
     if (expected && info.environment !== null && info.environment !== expected) {
       // Apple accepted the handshake with a certificate for the other environment, then dropped it. Ended, not destroyed:

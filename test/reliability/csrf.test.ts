@@ -6,7 +6,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../server/index.js';
+import { type Simulator } from '../../server/index.js';
+import { useSimulator } from '../support/simulator.js';
 
 // Debian's chromium package; never a browser downloaded by a test tool.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,12 +37,7 @@ function rawRequest(method: string, path: string, headers: Record<string, string
   });
 }
 
-beforeAll(async () => {
-  sim = await startSimulator({ http2Port: false });
-});
-afterAll(async () => {
-  await sim?.close();
-});
+useSimulator({ http2Port: false }, (started) => (sim = started));
 beforeEach(() => {
   sim.rules.clear();
   sim.devices.clear();

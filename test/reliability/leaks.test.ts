@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, createSecureContext } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNotification } from '../../protocol/binary/index.js';
-import { startSimulator, type Simulator } from '../../server/index.js';
+import { type Simulator } from '../../server/index.js';
 import { collectGarbage, heapMb } from '../../scripts/reliability/fuzz-run.js';
 import { activeHandles, eventually, handleCount, seeded, watchInternalErrors } from './support.js';
+import { useSimulator } from '../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const frame = (identifier: number) => encodeNotification({ token: TOKEN, payload: { aps: { alert: `n${identifier}` } }, identifier }, 2);
@@ -13,12 +14,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let sim: Simulator;
 let internal: unknown[];
+useSimulator({ controlPort: false, http2Port: false, handshakeTimeoutMs: 500, maxRecords: 2000 }, (started) => (sim = started));
 beforeAll(async () => {
-  sim = await startSimulator({ controlPort: false, http2Port: false, handshakeTimeoutMs: 500, maxRecords: 2000 });
   internal = watchInternalErrors(sim.gateway);
-});
-afterAll(async () => {
-  await sim?.close();
 });
 
 /** The gateway holds nothing: no session, no socket (handshakes included). */
@@ -111,7 +109,9 @@ describe('no sockets, timers or memory left behind', () => {
     expect(await eventually(() => handleCount() <= baselineHandles, 5000)).toBe(true);
     expect(activeHandles()).toEqual(baselineKinds);
     const heapAfter = await heapMb();
-    process.stdout.write(`leaks: heap ${heapBefore.toFixed(1)} MB before, ${heapAfter.toFixed(1)} MB after 10,060 connections; handles ${baselineHandles} -> ${handleCount()}\n`);
+    process.stdout.write(
+      `leaks: heap ${heapBefore.toFixed(1)} MB before, ${heapAfter.toFixed(1)} MB after 10,060 connections; handles ${baselineHandles} -> ${handleCount()}\n`,
+    );
     expect(heapAfter - heapBefore).toBeLessThan(16);
   }, 120_000);
 });

@@ -1,17 +1,13 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../server/index.js';
+import { describe, expect, it } from 'vitest';
+import { type Simulator } from '../../server/index.js';
+import { useSimulator } from '../support/simulator.js';
 
 // A TCP client that never starts TLS must not hold a socket forever on any listener: node
 // reports the handshake timeout and leaves the socket open unless the server closes it.
 let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ controlPort: false, handshakeTimeoutMs: 300 });
-});
-afterAll(async () => {
-  await sim?.close();
-});
+useSimulator({ controlPort: false, handshakeTimeoutMs: 300 }, (started) => (sim = started));
 
 describe('a TCP connection that never speaks TLS', () => {
   for (const service of ['gateway', 'feedback', 'http2'] as const) {

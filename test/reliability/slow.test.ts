@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeNotification } from '../../protocol/binary/index.js';
 import { DEFAULT_FRAME_TIMEOUT_MS, startSimulator, type Simulator } from '../../server/index.js';
 import { connectProvider } from '../support/provider-connection.js';
 import { eventually, watchInternalErrors } from './support.js';
+import { useSimulator } from '../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const frame = (identifier: number) => encodeNotification({ token: TOKEN, payload: { aps: { alert: `n${identifier}` } }, identifier }, 2);
@@ -11,12 +12,9 @@ const FRAME_TIMEOUT = 300;
 
 let sim: Simulator;
 let internal: unknown[];
+useSimulator({ controlPort: false, http2Port: false, frameTimeoutMs: FRAME_TIMEOUT }, (started) => (sim = started));
 beforeAll(async () => {
-  sim = await startSimulator({ controlPort: false, http2Port: false, frameTimeoutMs: FRAME_TIMEOUT });
   internal = watchInternalErrors(sim.gateway);
-});
-afterAll(async () => {
-  await sim?.close();
 });
 beforeEach(() => sim.recorder.clear());
 
@@ -65,7 +63,7 @@ describe('slow senders', () => {
     expect(sim.records({ outcome: 'incomplete' })).toEqual([]);
   });
 
-  it('a stall rule pauses the reading: the time it holds the frame is not the sender\'s', async () => {
+  it("a stall rule pauses the reading: the time it holds the frame is not the sender's", async () => {
     sim.rules.add({ id: 'stall', match: { identifier: 21 }, action: { type: 'stall', ms: FRAME_TIMEOUT * 3 } });
     try {
       const c = await connectProvider(sim.ports.gateway, sim.credentials);
@@ -135,7 +133,11 @@ describe('length prefixes of 4 GB', () => {
   });
 
   it('command 1 with payload length 0xffff: status 7 at the header too, before the payload', async () => {
-    const header = Buffer.concat([Buffer.from([0x01, 0, 0, 0, 5, 0, 0, 0, 0, 0x00, 0x20]), Buffer.from(TOKEN, 'hex'), Buffer.from([0xff, 0xff])]);
+    const header = Buffer.concat([
+      Buffer.from([0x01, 0, 0, 0, 5, 0, 0, 0, 0, 0x00, 0x20]),
+      Buffer.from(TOKEN, 'hex'),
+      Buffer.from([0xff, 0xff]),
+    ]);
     const c = await connectProvider(sim.ports.gateway, sim.credentials);
     c.write(header);
     expect(await eventually(() => c.received().length >= 6)).toBe(true);

@@ -1,9 +1,10 @@
 import type { TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Status, decodeErrorResponse, encodeEnhanced, encodeNotification, encodeErrorResponse } from '../../protocol/binary/index.js';
 import { startSimulator, type NotificationRecord, type RecordInput, type Simulator } from '../../server/index.js';
 import { connectProvider } from '../support/provider-connection.js';
 import { openProvider, sendFrames } from '../support/provider-socket.js';
+import { useSimulator } from '../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);
@@ -67,18 +68,7 @@ const syntheticInput = (i: number): RecordInput => {
   };
 };
 
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim?.close();
-});
-beforeEach(() => {
-  sim.recorder.clear();
-  sim.rules.clear();
-  sim.devices.clear();
-  sim.devices.strict = false;
-});
+useSimulator({ resetEach: true }, (started) => (sim = started));
 
 describe('GET /records and its filters', () => {
   let first: NotificationRecord[];

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Status,
   decodeErrorResponse,
@@ -11,6 +11,7 @@ import {
 } from '../../protocol/binary/index.js';
 import { startSimulator, type Simulator } from '../../server/index.js';
 import { exchange, handshakeError, openProvider, sendFrames } from '../support/provider-socket.js';
+import { useSimulator } from '../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);
@@ -21,18 +22,7 @@ const send = (writes: Buffer | Buffer[], waitMs?: number) => sendFrames(sim.port
 const frame = (identifier: number, extra: Partial<Parameters<typeof encodeNotification>[0]> = {}) =>
   encodeNotification({ token: TOKEN, payload: PAYLOAD, identifier, ...extra }, 2);
 
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim.close();
-});
-beforeEach(() => {
-  sim.recorder.clear();
-  sim.rules.clear();
-  sim.devices.clear();
-  sim.devices.strict = false;
-});
+useSimulator({ resetEach: true }, (started) => (sim = started));
 
 describe('accepting', () => {
   it('records commands 0, 1 and 2 with the identity from the certificate, and answers nothing', async () => {
@@ -53,7 +43,14 @@ describe('accepting', () => {
       [2, 12, 5, null],
     ]);
     for (const r of records) {
-      expect(r).toMatchObject({ token: TOKEN, topic: 'com.example.app', environment: 'development', payloadJson: PAYLOAD, status: null, protocol: 'binary' });
+      expect(r).toMatchObject({
+        token: TOKEN,
+        topic: 'com.example.app',
+        environment: 'development',
+        payloadJson: PAYLOAD,
+        status: null,
+        protocol: 'binary',
+      });
       expect(r.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     }
     expect(records[2].bytes).toBe(frame(12, { priority: 5 }).toString('hex'));
@@ -77,16 +74,36 @@ describe('accepting', () => {
 
 describe('rejecting, as Apple did', () => {
   const cases: [string, Buffer, number, number][] = [
-    ['token length 0: status 2 with identifier 0', encodeEnhanced({ token: Buffer.alloc(0), payload: PAYLOAD, identifier: 9 }), Status.MissingDeviceToken, 0],
+    [
+      'token length 0: status 2 with identifier 0',
+      encodeEnhanced({ token: Buffer.alloc(0), payload: PAYLOAD, identifier: 9 }),
+      Status.MissingDeviceToken,
+      0,
+    ],
     ['empty payload: status 4', encodeEnhanced({ token: TOKEN, payload: '', identifier: 9 }), Status.MissingPayload, 9],
     ['31-byte token: status 5', encodeEnhanced({ token: 'aa'.repeat(31), payload: PAYLOAD, identifier: 9 }), Status.InvalidTokenSize, 9],
-    ['257-byte payload on command 1: status 7', encodeEnhanced({ token: TOKEN, payload: 'x'.repeat(257), identifier: 9 }), Status.InvalidPayloadSize, 9],
+    [
+      '257-byte payload on command 1: status 7',
+      encodeEnhanced({ token: TOKEN, payload: 'x'.repeat(257), identifier: 9 }),
+      Status.InvalidPayloadSize,
+      9,
+    ],
     ['2049-byte payload on command 2: status 7', frame(9, { payload: 'x'.repeat(2049) }), Status.InvalidPayloadSize, 9],
     ['priority 7: status 128', frame(9, { priority: 7 }), Status.ProtocolError, 9],
-    ['unknown item: status 128', encodeFrame([...frameItemsOf({ token: TOKEN, payload: PAYLOAD, identifier: 9 }), { id: 6, data: Buffer.of(1) }]), Status.ProtocolError, 9],
+    [
+      'unknown item: status 128',
+      encodeFrame([...frameItemsOf({ token: TOKEN, payload: PAYLOAD, identifier: 9 }), { id: 6, data: Buffer.of(1) }]),
+      Status.ProtocolError,
+      9,
+    ],
     ['frame length 0: status 128', encodeFrame([], 0), Status.ProtocolError, 0],
     ['frame length 0xFFFFFFF0: status 7 at the header', encodeFrame([], 0xfffffff0), Status.InvalidPayloadSize, 0],
-    ["Pushy's flush (command 1, no token, no payload): status 2, identifier 0", encodeEnhanced({ token: Buffer.alloc(0), payload: '', identifier: 77 }), Status.MissingDeviceToken, 0],
+    [
+      "Pushy's flush (command 1, no token, no payload): status 2, identifier 0",
+      encodeEnhanced({ token: Buffer.alloc(0), payload: '', identifier: 77 }),
+      Status.MissingDeviceToken,
+      0,
+    ],
   ];
   for (const [name, bytes, status, identifier] of cases) {
     it(name, async () => {
@@ -207,7 +224,11 @@ describe('client certificates', () => {
   it('refuses a certificate from another CA', async () => {
     const stranger = await startSimulator({ controlPort: false });
     try {
-      const error = await handshakeError(sim.ports.gateway, { cert: stranger.credentials.cert, key: stranger.credentials.key, ca: sim.credentials.ca });
+      const error = await handshakeError(sim.ports.gateway, {
+        cert: stranger.credentials.cert,
+        key: stranger.credentials.key,
+        ca: sim.credentials.ca,
+      });
       expect(error.message).toMatch(/certificate|closed|unknown ca|alert/i);
     } finally {
       await stranger.close();

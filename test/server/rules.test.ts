@@ -1,11 +1,19 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Status, decodeErrorResponse, encodeEnhanced, encodeErrorResponse, encodeNotification } from '../../protocol/binary/index.js';
-import { RuleError, startSimulator, type NotificationRecord, type ProviderCredentials, type RuleSpec, type Simulator } from '../../server/index.js';
+import {
+  RuleError,
+  startSimulator,
+  type NotificationRecord,
+  type ProviderCredentials,
+  type RuleSpec,
+  type Simulator,
+} from '../../server/index.js';
 import { connectProvider } from '../support/provider-connection.js';
 import { sendFrames } from '../support/provider-socket.js';
+import { useSimulator } from '../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);
@@ -13,7 +21,8 @@ const PAYLOAD = { aps: { alert: 'hello' } };
 
 let sim: Simulator;
 let otherTopic: ProviderCredentials;
-const frame = (identifier: number, token = TOKEN, payload: object | string = PAYLOAD) => encodeNotification({ token, payload, identifier }, 2);
+const frame = (identifier: number, token = TOKEN, payload: object | string = PAYLOAD) =>
+  encodeNotification({ token, payload, identifier }, 2);
 const frames = (count: number, from = 1) => Buffer.concat(Array.from({ length: count }, (_, i) => frame(from + i)));
 const send = (writes: Buffer | Buffer[], waitMs?: number, credentials: ProviderCredentials = sim.credentials) =>
   sendFrames(sim.ports.gateway, credentials, writes, waitMs);
@@ -23,23 +32,22 @@ const firedOn = (records: NotificationRecord[], rule: string) => records.filter(
 /** An action that decides nothing, so a rule's firing shows only in the records' `rule`. */
 const MARK = { type: 'delay', ms: 0 } as const;
 
+useSimulator({ controlPort: false, resetEach: true }, (started) => (sim = started));
 beforeAll(async () => {
-  sim = await startSimulator({ controlPort: false });
   otherTopic = await sim.createCredentials('com.other.app');
-});
-afterAll(async () => {
-  await sim?.close();
-});
-beforeEach(() => {
-  sim.recorder.clear();
-  sim.rules.clear();
-  sim.devices.clear();
-  sim.devices.strict = false;
 });
 
 describe('match conditions', () => {
   it('token (spaces and case ignored): only that token is rejected', async () => {
-    sim.rules.add({ id: 'r', match: { token: `<${OTHER.toUpperCase().replace(/(.{8})/g, '$1 ').trim()}>` }, action: { type: 'reject', status: 8 } });
+    sim.rules.add({
+      id: 'r',
+      match: {
+        token: `<${OTHER.toUpperCase()
+          .replace(/(.{8})/g, '$1 ')
+          .trim()}>`,
+      },
+      action: { type: 'reject', status: 8 },
+    });
     const result = await send(Buffer.concat([frame(1), frame(2, OTHER), frame(3)]));
     expect(result.received).toEqual(encodeErrorResponse(8, 2));
     expect(outcomes(sim.records())).toEqual([
@@ -176,17 +184,33 @@ describe('match conditions', () => {
     sim.rules.add({ id: 'r', match: { token: OTHER, identifier: 3 }, action: MARK });
     await send([frame(1, OTHER), frame(2), frame(3), frame(3, OTHER)], 200);
     expect(firedOn(await sim.waitFor({}, { count: 4 }), 'r')).toEqual([3]);
-    expect(sim.records().filter((r) => r.rule === 'r').map((r) => r.seq)).toEqual([sim.records()[3].seq]);
+    expect(
+      sim
+        .records()
+        .filter((r) => r.rule === 'r')
+        .map((r) => r.seq),
+    ).toEqual([sim.records()[3].seq]);
   });
 });
 
 describe('actions', () => {
   it('reject: the 6-byte error with the given status and the frame identifier, then the close', async () => {
-    sim.rules.add({ id: 'r', description: 'flaky device', match: { identifier: 2 }, action: { type: 'reject', status: Status.InvalidTokenSize } });
+    sim.rules.add({
+      id: 'r',
+      description: 'flaky device',
+      match: { identifier: 2 },
+      action: { type: 'reject', status: Status.InvalidTokenSize },
+    });
     const result = await send(frames(3));
     expect(result.closed).toBe(true);
     expect(result.received.toString('hex')).toBe('080500000002');
-    expect(sim.records()[1]).toMatchObject({ outcome: 'rejected', status: 5, statusName: 'InvalidTokenSize', rule: 'r', reason: 'InvalidTokenSize injected by rule r (flaky device)' });
+    expect(sim.records()[1]).toMatchObject({
+      outcome: 'rejected',
+      status: 5,
+      statusName: 'InvalidTokenSize',
+      rule: 'r',
+      reason: 'InvalidTokenSize injected by rule r (flaky device)',
+    });
   });
 
   it('reject with status 2 echoes the frame identifier: only a missing token earns identifier 0', async () => {
@@ -243,7 +267,7 @@ describe('actions', () => {
     expect(sim.records()[1].reason).toBe('connection closed without a reply by rule r');
   });
 
-  it('delay: the notification is accepted and the connection\'s next error waits; the socket keeps reading meanwhile', async () => {
+  it("delay: the notification is accepted and the connection's next error waits; the socket keeps reading meanwhile", async () => {
     sim.rules.add({ id: 'r', match: { identifier: 1 }, action: { type: 'delay', ms: 500 } });
     const p = await connectProvider(sim.ports.gateway, sim.credentials);
     const start = Date.now();
@@ -304,7 +328,9 @@ describe('actions', () => {
       [null, 'discarded', null],
     ]);
     expect(records[2].bytes).toBe(frame(3).subarray(0, 10).toString('hex'));
-    expect(records[2].reason).toBe(`discarded: the connection had already failed (reset by rule r after ${frame(2).length + 10} more byte(s)); its last frame was cut off too`);
+    expect(records[2].reason).toBe(
+      `discarded: the connection had already failed (reset by rule r after ${frame(2).length + 10} more byte(s)); its last frame was cut off too`,
+    );
   });
 
   it('drop with afterBytes inside one write: what follows the point in the same write is never read', async () => {
@@ -333,7 +359,9 @@ describe('actions', () => {
       [1, 'accepted', null],
       [2, 'accepted', 'r'],
     ]);
-    expect(sim.devices.pendingFeedback()).toEqual([{ token: OTHER, topic: 'com.example.app', environment: 'development', timestamp: expect.any(Number) }]);
+    expect(sim.devices.pendingFeedback()).toEqual([
+      { token: OTHER, topic: 'com.example.app', environment: 'development', timestamp: expect.any(Number) },
+    ]);
     const other = await sendFrames(sim.ports.feedback, otherTopic, []);
     expect(other.received.length).toBe(0);
     const feedback = await sendFrames(sim.ports.feedback, sim.credentials, []);
@@ -371,7 +399,9 @@ describe('scenario files', () => {
       expect(scenario.rules.list().map((r) => r.id)).toEqual(['no-badge-7']);
       expect(scenario.devices.devices().map((d) => d.token)).toEqual([TOKEN, OTHER]);
       const to = (writes: Buffer[]) => sendFrames(scenario.ports.gateway, scenario.credentials, writes);
-      expect((await to([frame(1), frame(2, OTHER), frame(3, 'cc'.repeat(32))])).received).toEqual(encodeErrorResponse(Status.InvalidToken, 3));
+      expect((await to([frame(1), frame(2, OTHER), frame(3, 'cc'.repeat(32))])).received).toEqual(
+        encodeErrorResponse(Status.InvalidToken, 3),
+      );
       expect((await to([frame(4, TOKEN, { aps: { badge: 7 } })])).received).toEqual(encodeErrorResponse(7, 4));
       const feedback = await sendFrames(scenario.ports.feedback, scenario.credentials, []);
       expect(feedback.received.toString('hex')).toBe(`6553f17b0020${'dd'.repeat(32)}`);
@@ -398,10 +428,26 @@ describe('scenario files', () => {
 
   const bad: [string, string, (path: string) => RegExp][] = [
     ['not JSON', '{"rules": [', (p) => new RegExp(`^scenario file ${escape(p)} is not valid JSON: `)],
-    ['an unknown key', '{"rulez": []}', (p) => new RegExp(`^${escape(p)}: unknown key\\(s\\) rulez; expected rules, devices, uninstalled$`)],
-    ['a bad rule', '{"rules": [{"action": {"type": "close"}}, {"action": {"type": "reject", "status": 999}}]}', (p) => new RegExp(`^${escape(p)}: rules\\[1\\]\\.action\\.status must fit in a byte \\(0\\.\\.255\\); got 999$`)],
-    ['a device without a token', '{"devices": [{"topic": "x"}]}', (p) => new RegExp(`^${escape(p)}: devices\\[0\\] must be an object with a "token" string$`)],
-    ['an unknown environment', '{"uninstalled": [{"token": "aa", "environment": "staging"}]}', (p) => new RegExp(`^${escape(p)}: uninstalled\\[0\\]\\.environment must be "development" or "production"$`)],
+    [
+      'an unknown key',
+      '{"rulez": []}',
+      (p) => new RegExp(`^${escape(p)}: unknown key\\(s\\) rulez; expected rules, devices, uninstalled$`),
+    ],
+    [
+      'a bad rule',
+      '{"rules": [{"action": {"type": "close"}}, {"action": {"type": "reject", "status": 999}}]}',
+      (p) => new RegExp(`^${escape(p)}: rules\\[1\\]\\.action\\.status must fit in a byte \\(0\\.\\.255\\); got 999$`),
+    ],
+    [
+      'a device without a token',
+      '{"devices": [{"topic": "x"}]}',
+      (p) => new RegExp(`^${escape(p)}: devices\\[0\\] must be an object with a "token" string$`),
+    ],
+    [
+      'an unknown environment',
+      '{"uninstalled": [{"token": "aa", "environment": "staging"}]}',
+      (p) => new RegExp(`^${escape(p)}: uninstalled\\[0\\]\\.environment must be "development" or "production"$`),
+    ],
     ['rules that are not an array', '{"rules": {}}', (p) => new RegExp(`^${escape(p)}: "rules" must be an array$`)],
     ['a number', '42', (p) => new RegExp(`^${escape(p)}: must be a JSON object with "rules"`)],
   ];
@@ -417,7 +463,9 @@ describe('scenario files', () => {
 
   it('refuses a scenario file that is not there', async () => {
     const path = join(dir, 'missing.json');
-    await expect(startSimulator({ scenario: path, controlPort: false })).rejects.toThrow(new RuleError(`cannot read scenario file ${path}: ENOENT`));
+    await expect(startSimulator({ scenario: path, controlPort: false })).rejects.toThrow(
+      new RuleError(`cannot read scenario file ${path}: ENOENT`),
+    );
   });
 
   it('takes a scenario object in place of a file', async () => {

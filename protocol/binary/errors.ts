@@ -1,3 +1,4 @@
+import { ApnsMockError } from '../../common/errors.js';
 import { Status, statusName } from './constants.js';
 
 /** Which part of a frame a failure is about: lets `explain`, the records and the inspector mark it. */
@@ -33,9 +34,8 @@ export interface FrameErrorDetails {
  * Base of every failure the binary decoder reports. Each subclass has a stable `code`; the
  * `status` is the byte of the 6-byte error response (null: Apple closed without one).
  */
-export class BinaryProtocolError extends Error implements FrameErrorDetails {
+export class BinaryProtocolError extends ApnsMockError implements FrameErrorDetails {
   readonly kind = 'error' as const;
-  code = 'ERR_APNS_BINARY';
   readonly command: number;
   readonly status: number | null;
   readonly identifier: number;
@@ -47,8 +47,7 @@ export class BinaryProtocolError extends Error implements FrameErrorDetails {
   readonly priority?: number;
 
   constructor(message: string, details: FrameErrorDetails) {
-    super(message);
-    this.name = new.target.name;
+    super('ERR_APNS_BINARY', message);
     this.command = details.command;
     this.status = details.status;
     this.identifier = details.identifier;

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
 import { X509Certificate as AsnCertificate, X509CrlGenerator } from '@peculiar/x509';
 import type { PemPair } from './pem.js';
+import { ApnsMockError } from '../../common/errors.js';
 
 /** A provider certificate the simulator refuses from now on. */
 export interface RevokedCertificate {
@@ -16,9 +17,10 @@ export interface RevokedCertificate {
 /** What names a certificate to revoke: its PEM, a node certificate, or its serial or SHA-256 fingerprint. */
 export type RevocationTarget = string | X509Certificate | { serialNumber?: string; fingerprint256?: string; cert?: string };
 
-export class RevocationError extends Error {
-  override name = 'RevocationError';
-  readonly code = 'ERR_APNS_REVOCATION';
+export class RevocationError extends ApnsMockError {
+  constructor(message: string) {
+    super('ERR_APNS_REVOCATION', message);
+  }
 }
 
 export function normalizeSerial(text: string): string {

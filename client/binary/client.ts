@@ -44,6 +44,14 @@ const WRITE_BYTES = BLOCK_BYTES;
 /** A connection opened ahead that nothing used for this long is closed. */
 const SPARE_IDLE_MS = 1000;
 
+/**
+ * sendMany() lets the event loop turn after about a write block's worth of notifications, so
+ * the first frames are on the wire while the next are encoded (the gateway works meanwhile).
+ */
+const YIELD_EVERY = 512;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 interface FlushWaiter {
   /** Entries submitted up to this one are what it waits for. */
   seq: number;
@@ -183,11 +191,13 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         for (const n of notifications as Iterable<ClientNotification>) {
           while (this.isFull() && !this.closing) await this.room();
           if (!this.addToBatch(n, command, batch, index++)) break;
+          if (index % YIELD_EVERY === 0) await nextTurn();
         }
       } else {
         for await (const n of notifications as AsyncIterable<ClientNotification>) {
           while (this.isFull() && !this.closing) await this.room();
           if (!this.addToBatch(n, command, batch, index++)) break;
+          if (index % YIELD_EVERY === 0) await nextTurn();
         }
       }
     } catch (error) {
@@ -329,13 +339,14 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     const identifier = e.command === Command.Simple ? 0 : this.identifiers.next();
     e.identifier = identifier;
     try {
-      e.start = writeNotification(e.notification, identifier, e.command, this.blocks);
+      e.start = writeNotification(e.notification!, identifier, e.command, this.blocks);
     } catch (error) {
       this.settle(e, { status: 'failed', error: error as Error, identifier: identifier || null, attempts: 0, possibleDuplicate: false });
       return false;
     }
     e.block = this.blocks.buffer;
     e.length = this.blocks.used - e.start;
+    if (this.listenerCount('outcome') === 0) e.notification = null;
     e.admitted = true;
     if (++this.held > this.counts.maxHeld) this.counts.maxHeld = this.held;
     this.queue.push(e);
@@ -477,7 +488,7 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
       }
       if (this.queue.length > 0) {
         // One turn of the event loop lets a sender's loop queue more: a TLS record per notification costs both ends dearly.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (conn.finished || this.destroyed) break;
         await this.write(s, this.queue, this.proofEvery - s.written.length);
         if (this.flushMode === 'marker' && s.written.length >= this.proofEvery) await this.checkpoint(s);
@@ -690,7 +701,7 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     if (e.resolve !== null) e.resolve(outcome);
     if (e.batch !== null) e.batch.settle(e.index, outcome);
     if (this.flushWaiters.length > 0) this.flushed(e.seq);
-    if (this.listenerCount('outcome') > 0) this.emit('outcome', outcome, e.notification);
+    if (e.notification !== null && this.listenerCount('outcome') > 0) this.emit('outcome', outcome, e.notification);
     if (!e.admitted) return;
     this.held--;
     if (this.destroyed) return;

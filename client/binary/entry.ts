@@ -61,7 +61,8 @@ export class Entry {
   constructor(
     /** Order of submission, for flush(). */
     readonly seq: number,
-    readonly notification: ClientNotification,
+    /** Dropped once encoded unless an 'outcome' listener wants it: a sender's objects need not outlive their frames. */
+    public notification: ClientNotification | null,
     readonly command: NotificationCommand,
   ) {}
 

@@ -90,6 +90,7 @@ export interface BinaryClientEvents {
   error: [Error];
   resent: [ResentEvent];
   closed: [ClosedEvent];
+  /** With the notification as given; only for notifications sent while a listener was attached (the client keeps no others). */
   outcome: [SendOutcome, ClientNotification];
 }
 

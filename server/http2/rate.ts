@@ -1,2 +1,0 @@
-// The limiter belongs to the policy now; server.ts still imports it from here.
-export { TokenRateLimiter } from '../policy/index.js';

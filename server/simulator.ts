@@ -2,11 +2,31 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Limits } from '../protocol/binary/index.js';
-import { CertificateRevocations, createProviderCertificate, loadOrCreateState, type ApnsEnvironment, type PemPair, type RevocationTarget, type RevokedCertificate, type StateCertificates } from './certs/index.js';
+import {
+  CertificateRevocations,
+  createProviderCertificate,
+  loadOrCreateState,
+  type ApnsEnvironment,
+  type PemPair,
+  type RevocationTarget,
+  type RevokedCertificate,
+  type StateCertificates,
+} from './certs/index.js';
 import { ControlApi, isLoopback } from './control/index.js';
 import { FeedbackService } from './feedback/index.js';
 import { BinaryGateway } from './binary/index.js';
-import type { ClientAuth } from './tls/index.js';
+import {
+  RefusalLog,
+  certificateFacts,
+  peerOf,
+  trustedCaFacts,
+  trustedCasOf,
+  watchRefusals,
+  type ClientAuth,
+  type RefusalFacts,
+  type RefusalReason,
+} from './tls/index.js';
+import type { TLSSocket } from 'node:tls';
 import { Http2Gateway, type Http2GatewayOptions } from './http2/index.js';
 import { KeyStore, type SigningKey } from './keys/index.js';
 import { Recorder, type NotificationRecord, type RecordFilter, type WaitOptions } from './recorder/index.js';
@@ -49,6 +69,8 @@ export interface SimulatorOptions {
   gatewayEnvironment?: ApnsEnvironment | null;
   limits?: Partial<Limits>;
   maxRecords?: number;
+  /** Refused connections kept for GET /connections/refused and the inspector. Default 200. */
+  maxRefusals?: number;
   /** Append every record to this JSON Lines file. */
   record?: string;
   /** A scenario file path, or its contents: rules, devices, uninstalled tokens. */
@@ -61,7 +83,10 @@ export interface SimulatorOptions {
 }
 
 /** What the HTTP/2 API can be told; `idleTimeoutMs` defaults to the simulator's. */
-export type Http2SimulatorOptions = Omit<Http2GatewayOptions, 'host' | 'port' | 'tls' | 'clientAuth' | 'recorder' | 'registry' | 'rules' | 'keys' | 'connectionIds'>;
+export type Http2SimulatorOptions = Omit<
+  Http2GatewayOptions,
+  'host' | 'port' | 'tls' | 'clientAuth' | 'recorder' | 'registry' | 'rules' | 'keys' | 'connectionIds'
+>;
 
 export interface ProviderCredentials extends PemPair {
   /** The CA that signed the simulator's server certificate: trust it to connect. */
@@ -84,6 +109,8 @@ export interface Simulator {
   /** Another provider certificate, signed by the same CA. */
   createCredentials(topic: string, environment?: ApnsEnvironment, extraTopics?: string[]): Promise<ProviderCredentials>;
   recorder: Recorder;
+  /** Every refused or dropped connection of the three listeners, with its reason ('refused' event; the last ones kept). */
+  refusals: RefusalLog;
   rules: RuleSet;
   devices: DeviceRegistry;
   gateway: BinaryGateway;
@@ -97,12 +124,52 @@ export interface Simulator {
   /** Provider keys the HTTP/2 API trusts (kept in `<state>/keys`). */
   keys: KeyStore;
   /** Makes a P-256 provider key and registers it: sign provider tokens with `privateKey` (the .p8's PEM). */
-  createSigningKey(teamId: string, keyId: string, environments?: ApnsEnvironment | ApnsEnvironment[], topics?: string[]): Promise<SigningKey>;
+  createSigningKey(
+    teamId: string,
+    keyId: string,
+    environments?: ApnsEnvironment | ApnsEnvironment[],
+    topics?: string[],
+  ): Promise<SigningKey>;
   records(filter?: RecordFilter): NotificationRecord[];
   waitFor(filter?: RecordFilter, options?: WaitOptions): Promise<NotificationRecord[]>;
   /** Machine-readable facts: ports, CA path, state directory. */
   describe(): Record<string, unknown>;
   close(): Promise<void>;
+}
+
+const UNTRUSTED: Record<string, RefusalReason> = {
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'not-yet-valid',
+  CERT_REVOKED: 'revoked',
+};
+
+/**
+ * The HTTP/2 API's refusals: failed handshakes, and certificates that do not verify, which it
+ * keeps (a token connection needs none) but answers 403 BadCertificate on every request.
+ */
+function watchHttp2Refusals(http2: Http2Gateway, ca: string, refusals: RefusalLog): void {
+  watchRefusals(http2.server, { ca, peerOf, onRefusal: (facts) => refusals.add('http2', facts) });
+  const authority = trustedCasOf(ca)[0];
+  http2.server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.authorized) return;
+    const cert = socket.getPeerX509Certificate();
+    if (cert === undefined) return;
+    const code = String(socket.authorizationError ?? '');
+    const facts = certificateFacts(cert);
+    const reason = UNTRUSTED[code] ?? 'unknown-ca';
+    const why = reason === 'unknown-ca' ? `was not issued by the simulator's CA (${code})` : reason.replace(/-/g, ' ');
+    refusals.add('http2', {
+      reason,
+      message: `the client certificate "${facts.subject}" (issuer "${facts.issuer}") ${why}: every request on this connection is answered 403 BadCertificate`,
+      peer: peerOf(socket),
+      certificate: facts,
+      trustedCa: reason === 'unknown-ca' && authority !== undefined ? trustedCaFacts(authority) : null,
+      errorCode: code || null,
+      closed: false,
+    });
+  });
+  // The HTTP/2 API may report its own refusals (a client that does not speak HTTP/2): the same log.
+  http2.on('refused', (facts: RefusalFacts) => refusals.add('http2', facts));
 }
 
 async function scenarioOf(input: SimulatorOptions['scenario']): Promise<Scenario | null> {
@@ -132,7 +199,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
   const topic = options.topic ?? 'com.example.app';
   const environment = options.environment ?? 'development';
-  const createCredentials = async (t: string, env: ApnsEnvironment = 'development', extraTopics?: string[]): Promise<ProviderCredentials> => {
+  const createCredentials = async (
+    t: string,
+    env: ApnsEnvironment = 'development',
+    extraTopics?: string[],
+  ): Promise<ProviderCredentials> => {
     const pair = await createProviderCertificate(certs.ca, { topic: t, environment: env, extraTopics });
     return { ...pair, ca: certs.ca.cert, topic: t, environment: env };
   };
@@ -150,7 +221,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   for (const d of scenario?.uninstalled ?? []) devices.uninstall(d.token, d);
 
   const tls = { key: certs.server.key, cert: certs.server.cert, ca: certs.ca.cert };
+  const refusals = new RefusalLog(options.maxRefusals);
   const gateway = new BinaryGateway({
+    onRefusal: (facts) => refusals.add('binary', facts),
     host,
     port: options.port ?? 0,
     tls,
@@ -187,6 +260,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           keys,
           connectionIds,
         });
+  if (http2 !== null) watchHttp2Refusals(http2, tls.ca, refusals);
   if (http2 !== null) {
     // The HTTP/2 API asks for a certificate without requiring one: OpenSSL checks the CRL and a
     // revoked certificate is answered BadCertificate on every request.
@@ -194,7 +268,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (crl !== null) http2.server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: 'TLSv1.2', crl });
     });
   }
-  const feedback = new FeedbackService({ host, port: options.feedbackPort ?? 0, tls, clientAuth: options.clientAuth, registry: devices, handshakeTimeoutMs: options.handshakeTimeoutMs });
+  const feedback = new FeedbackService({
+    onRefusal: (facts) => refusals.add('feedback', facts),
+    host,
+    port: options.feedbackPort ?? 0,
+    tls,
+    clientAuth: options.clientAuth,
+    registry: devices,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+  });
   let control: ControlApi | null = null;
   const started: { close(): Promise<void> }[] = [];
   const describe = () => ({
@@ -216,7 +298,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       started.push(http2);
     }
     if (options.controlPort !== false) {
-      control = new ControlApi({ host, port: options.controlPort ?? 0, token: options.controlToken, controlAllowedHosts: options.controlAllowedHosts, recorder, rules, registry: devices, gateway, http2, keys, revocations, describe });
+      control = new ControlApi({
+        host,
+        port: options.controlPort ?? 0,
+        token: options.controlToken,
+        controlAllowedHosts: options.controlAllowedHosts,
+        recorder,
+        refusals,
+        rules,
+        registry: devices,
+        gateway,
+        http2,
+        keys,
+        revocations,
+        describe,
+      });
       await control.listen();
       started.push(control);
     }
@@ -239,6 +335,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     credentials,
     createCredentials,
     recorder,
+    refusals,
     rules,
     devices,
     gateway,

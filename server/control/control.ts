@@ -7,6 +7,7 @@ import { parseRuleSpec, type RuleSet } from '../rules/index.js';
 import type { BinaryGateway } from '../binary/index.js';
 import type { Http2Gateway } from '../http2/index.js';
 import type { KeyStore } from '../keys/index.js';
+import type { RefusalLog } from '../tls/index.js';
 import { RevocationError, type CertificateRevocations } from '../certs/index.js';
 import { HttpError, decodePathSegment, durationParam, intParam, readJson, sendError, sendJson } from './http.js';
 import { connectionSourcesOf, openEventStream, serveInspector } from '../inspector/index.js';
@@ -21,6 +22,8 @@ export interface ControlApiOptions {
   /** Required as `Authorization: Bearer <token>` when set; mandatory when bound beyond loopback. */
   token?: string;
   recorder: Recorder;
+  /** Refused and dropped connections (GET /connections/refused, the `refused` event). */
+  refusals?: RefusalLog;
   rules: RuleSet;
   registry: DeviceRegistry;
   gateway: BinaryGateway;
@@ -151,6 +154,7 @@ export class ControlApi {
           sink: recorder.sinkState,
           connections: gateway.stats,
           http2Connections: http2?.stats ?? null,
+          refusedConnections: this.options.refusals?.stats() ?? null,
           rules: rules.size,
           devices: registry.devices().length,
           pendingFeedback: registry.pendingFeedback().length,
@@ -174,12 +178,23 @@ export class ControlApi {
       case 'GET /records/wait':
         return this.waitForRecords(request, response, params);
       case 'GET /events':
-        return openEventStream(request, response, params, { recorder, connections: connectionSourcesOf(this.options) }, headOnly);
+        return openEventStream(
+          request,
+          response,
+          params,
+          { recorder, connections: connectionSourcesOf(this.options), refusals: this.options.refusals },
+          headOnly,
+        );
       case 'DELETE /records':
         recorder.clear();
         return sendJson(response, 200, { cleared: true });
       case 'GET /connections':
         return sendJson(response, 200, [...gateway.connections(), ...(http2?.connections() ?? [])]);
+      case 'GET /connections/refused': {
+        const log = this.options.refusals;
+        if (!log) throw new HttpError(404, 'this simulator keeps no refused connections');
+        return sendJson(response, 200, { total: log.total, kept: log.limit, refused: log.list() });
+      }
       case 'POST /connections/shutdown':
         return sendJson(response, 200, { shutdown: gateway.shutdown() + (http2?.shutdown() ?? 0) });
       case 'GET /keys':
@@ -302,6 +317,7 @@ export const ENDPOINTS = [
   'GET /events',
   'DELETE /records',
   'GET /connections',
+  'GET /connections/refused',
   'POST /connections/shutdown',
   'POST /connections/:id/shutdown',
   'GET /rules',

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { encodeFeedbackTuple } from '../../protocol/binary/index.js';
 import { MAX_TOKEN_BYTES, isHexToken, normalizeToken } from '../../common/token.js';
-import { identityOf, peerOf, tlsServerOptions, type ProviderListenerOptions } from '../tls/index.js';
+import { identityOf, peerOf, tlsServerOptions, watchRefusals, type ProviderListenerOptions } from '../tls/index.js';
 import { MAX_FEEDBACK_TIMESTAMP, type DeviceRegistry, type UninstalledToken } from '../registry/index.js';
 
 export interface FeedbackServiceOptions extends ProviderListenerOptions {
@@ -71,6 +71,14 @@ export class FeedbackService extends EventEmitter {
       // never speaks TLS would be kept forever.
       socket.destroy();
       this.emit('handshakeError', error);
+    });
+    watchRefusals(this.server, {
+      ca: options.tls.ca,
+      peerOf,
+      onRefusal: (facts) => {
+        options.onRefusal?.(facts);
+        this.emit('refused', facts);
+      },
     });
   }
 

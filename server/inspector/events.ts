@@ -4,6 +4,7 @@ import type { BinaryGateway } from '../binary/index.js';
 import type { ConnectionInfo, Recorder, StoredRecord } from '../recorder/index.js';
 import { HttpError, intParam } from '../control/http.js';
 import type { SinkState } from '../recorder/index.js';
+import type { RefusalLog, RefusedConnection } from '../tls/index.js';
 
 /** A connection as a listener summarises it: at least who it is (the binary gateway's and the HTTP/2 API's summaries say more). */
 export type ConnectionSummaryLike = ConnectionInfo & { state?: string };
@@ -20,6 +21,8 @@ export interface ConnectionSource {
 export interface EventSources {
   recorder: Recorder;
   connections?: ConnectionSource[];
+  /** Refused connections: each becomes a `refused` event; the kept ones go in `hello`. */
+  refusals?: RefusalLog;
 }
 
 const isEmitter = (value: unknown): value is ConnectionSource['events'] =>
@@ -72,6 +75,7 @@ class EventHub {
   private readonly onClear = () => this.broadcast(frame('clear', JSON.stringify({ lastSeq: this.sources.recorder.lastSeq })));
   private readonly onConnect = (summary: ConnectionSummaryLike) => this.connection('connect', summary);
   private readonly onDisconnect = (summary: ConnectionSummaryLike) => this.connection('disconnect', summary);
+  private readonly onRefused = (refusal: RefusedConnection) => this.broadcast(frame('refused', JSON.stringify(refusal)));
 
   private connection(event: 'connect' | 'disconnect', summary: ConnectionSummaryLike): void {
     this.broadcast(frame('connection', JSON.stringify({ event, at: new Date().toISOString(), connection: summary })));
@@ -109,6 +113,7 @@ class EventHub {
         source.events.on('connect', this.onConnect);
         source.events.on('disconnect', this.onDisconnect);
       }
+      this.sources.refusals?.on('refused', this.onRefused);
     }
     this.clients.add(client);
   }
@@ -123,6 +128,7 @@ class EventHub {
       source.events.off('connect', this.onConnect);
       source.events.off('disconnect', this.onDisconnect);
     }
+    this.sources.refusals?.off('refused', this.onRefused);
   }
 }
 
@@ -157,7 +163,8 @@ const hubs = new WeakMap<Recorder, EventHub>();
 /**
  * `GET /events`: server-sent events. First `hello` (what is kept, the stats and the open
  * connections), then the newest kept records after `since` (at most `backlog`), then live:
- * `record` (id: the record's seq), `clear`, and `connection` (connect and disconnect).
+ * `record` (id: the record's seq), `clear`, `connection` (connect and disconnect) and `refused`
+ * (a connection refused or dropped, with its reason).
  * A client that reconnects passes `since` (or Last-Event-ID) and misses nothing still kept.
  */
 export async function openEventStream(
@@ -216,6 +223,7 @@ export async function openEventStream(
     omitted: keptAfter - replayed,
     stats: recorder.stats(),
     connections: (sources.connections ?? []).flatMap((source) => source.list()),
+    refused: sources.refusals?.list() ?? [],
   };
   write(response, `retry: 2000\n${frame('hello', JSON.stringify(hello))}`);
   // Read a batch at a time and written as the client takes it: a large backlog of large records

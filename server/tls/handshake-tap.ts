@@ -24,6 +24,8 @@ export interface RefusedHandshake {
   reason: string;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
+  /** The refused leaf certificate (DER). */
+  der: Buffer;
 }
 
 const RECORD_HEADER = 5;
@@ -150,7 +152,7 @@ export class HandshakeTap extends Duplex {
       if (6 + leafLength > message.length) return this.stopInspecting();
       const verdict = this.judge(message.subarray(6, 6 + leafLength));
       if (verdict === null) return this.stopInspecting();
-      this.refuse(version, verdict.alert, verdict.reason);
+      this.refuse(version, verdict.alert, verdict.reason, Buffer.from(message.subarray(6, 6 + leafLength)));
       return false;
     }
     return true;
@@ -163,7 +165,7 @@ export class HandshakeTap extends Duplex {
     return true;
   }
 
-  private refuse(version: number, alert: number, reason: string): void {
+  private refuse(version: number, alert: number, reason: string, der: Buffer): void {
     this.stopInspecting();
     this.refused = true;
     // level 2 (fatal), then the description, in a record of the version the client uses now.
@@ -171,7 +173,7 @@ export class HandshakeTap extends Duplex {
     this.tcp.resume();
     this.tcp.end(record);
     this.linger = setTimeout(() => this.tcp.destroy(), LINGER_MS);
-    this.onRefused({ alert, reason, remoteAddress: this.tcp.remoteAddress, remotePort: this.tcp.remotePort });
+    this.onRefused({ alert, reason, remoteAddress: this.tcp.remoteAddress, remotePort: this.tcp.remotePort, der });
     // OpenSSL never saw the certificate: its side of the handshake ends here.
     this.destroy();
   }

@@ -3,7 +3,9 @@ import { EventEmitter, once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { normalizeSerial, type CertificateRevocations } from '../certs/revocation.js';
-import { HandshakeTap, TlsAlert, type CertificateJudge, type RefusedHandshake } from './handshake-tap.js';
+import { identityOf, peerOf } from './identity.js';
+import { HandshakeTap, TLS_ALERT_NAMES, TlsAlert, type CertificateJudge, type RefusedHandshake } from './handshake-tap.js';
+import { certificateFacts, certificateMessage, trustedCaFacts, watchRefusals, type RefusalFacts, type RefusalReason } from './refusals.js';
 
 /** How the TLS listener treats client certificates. */
 export type ClientAuth = 'require' | 'request' | 'none';
@@ -32,6 +34,10 @@ export interface ProviderListenerOptions {
   certificateAlerts?: boolean;
   /** A connection that has not finished its TLS handshake by then is closed. Default 30,000 ms. */
   handshakeTimeoutMs?: number;
+  /** The environment the service plays: a certificate for the other one is reported as a refusal (the service drops it). */
+  environment?: 'development' | 'production' | null;
+  /** Told of every refused or dropped connection with its reason (also the listener's 'refusal' event). */
+  onRefusal?: (facts: RefusalFacts) => void;
 }
 
 export function tlsServerOptions(options: ProviderListenerOptions) {
@@ -60,13 +66,21 @@ export function remoteOf(socket: TLSSocket): { address: string | undefined; port
  * server (directly, or through a handshake tap while certificates must be refused with an
  * alert), and remembers every socket so close() leaves none behind, handshakes included.
  */
-export class ProviderListener extends EventEmitter<{ secure: [TLSSocket]; handshakeError: [Error]; refused: [RefusedHandshake] }> {
+export class ProviderListener extends EventEmitter<{
+  secure: [TLSSocket];
+  handshakeError: [Error];
+  refused: [RefusedHandshake];
+  /** Every refused or dropped connection, with its reason: failed handshakes, tap refusals, the wrong environment. */
+  refusal: [RefusalFacts];
+}> {
   readonly tlsServer: TlsServer;
   private readonly netServer: NetServer;
   private readonly sockets = new Set<Socket>();
   private readonly authorities: X509Certificate[];
   private readonly clientAuth: ClientAuth;
   private tapping = false;
+  /** Tap refusals whose socket's end node has not reported yet. */
+  private tapRefusalsUnseen = 0;
   private closing = false;
 
   constructor(private readonly options: ProviderListenerOptions) {
@@ -79,7 +93,16 @@ export class ProviderListener extends EventEmitter<{ secure: [TLSSocket]; handsh
         return [];
       }
     });
-    this.tlsServer = createTlsServer({ ...tlsServerOptions(options), handshakeTimeout: options.handshakeTimeoutMs ?? 30_000 }, (socket) => this.emit('secure', socket));
+    this.tlsServer = createTlsServer({ ...tlsServerOptions(options), handshakeTimeout: options.handshakeTimeoutMs ?? 30_000 }, (socket) =>
+      this.onSecure(socket),
+    );
+    watchRefusals(this.tlsServer, {
+      ca: options.tls.ca,
+      peerOf,
+      onRefusal: (facts) => this.report(facts),
+      // The socket of a handshake the tap refused ends as a plain reset: that refusal was reported already.
+      skip: (error) => error.code === 'ECONNRESET' && this.tapRefusalsUnseen > 0 && this.tapRefusalsUnseen-- > 0,
+    });
     this.tlsServer.on('tlsClientError', (error, socket) => {
       // node reports a handshake timeout here and leaves the socket open: a TCP connection that
       // never speaks TLS would be kept forever.
@@ -133,8 +156,69 @@ export class ProviderListener extends EventEmitter<{ secure: [TLSSocket]; handsh
     this.sockets.add(tcp);
     tcp.once('close', () => this.sockets.delete(tcp));
     tcp.setNoDelay(true);
-    const stream = this.tapping ? new HandshakeTap(tcp, this.judge, (refusal) => this.emit('refused', refusal)) : tcp;
+    const stream = this.tapping ? new HandshakeTap(tcp, this.judge, (refusal) => this.onTapRefusal(refusal)) : tcp;
     this.tlsServer.emit('connection', stream);
+  }
+
+  private onSecure(socket: TLSSocket): void {
+    const expected = this.options.environment;
+    if (expected && this.reported) {
+      const identity = identityOf(socket);
+      if (identity.environment !== 'unknown' && identity.environment !== expected) {
+        const cert = socket.getPeerX509Certificate();
+        this.report({
+          reason: 'wrong-environment',
+          message: `the client certificate is for ${identity.environment} and this gateway plays ${expected}: it is dropped, as Apple dropped it`,
+          peer: peerOf(socket),
+          certificate: cert === undefined ? null : certificateFacts(cert),
+          trustedCa: null,
+          errorCode: null,
+          closed: true,
+        });
+      }
+    }
+    this.emit('secure', socket);
+  }
+
+  /** Whether anyone follows refusals: the facts are only gathered then. */
+  private get reported(): boolean {
+    return this.options.onRefusal !== undefined || this.listenerCount('refusal') > 0;
+  }
+
+  private report(facts: RefusalFacts): void {
+    this.options.onRefusal?.(facts);
+    this.emit('refusal', facts);
+  }
+
+  private onTapRefusal(refusal: RefusedHandshake): void {
+    this.emit('refused', refusal);
+    this.tapRefusalsUnseen++;
+    if (!this.reported) return;
+    let cert: X509Certificate | null = null;
+    try {
+      cert = new X509Certificate(refusal.der);
+    } catch {
+      // Refused because it does not parse: nothing more to show.
+    }
+    const reasons: Record<number, RefusalReason> = {
+      [TlsAlert.CertificateRevoked]: 'revoked',
+      [TlsAlert.CertificateExpired]: 'expired',
+      [TlsAlert.UnknownCa]: 'unknown-ca',
+    };
+    const facts = cert === null ? null : certificateFacts(cert);
+    let reason = reasons[refusal.alert] ?? 'bad-certificate';
+    if (reason === 'bad-certificate' && cert !== null && Date.parse(cert.validFrom) > Date.now()) reason = 'not-yet-valid';
+    const trusted = this.authorities.length === 0 ? null : trustedCaFacts(this.authorities[0]);
+    const address = refusal.remoteAddress ?? 'unknown';
+    this.report({
+      reason,
+      message: `${certificateMessage(reason, facts, trusted, null)}; answered with the TLS alert "${TLS_ALERT_NAMES[refusal.alert] ?? refusal.alert}"`,
+      peer: `${address.includes(':') ? `[${address}]` : address}:${refusal.remotePort ?? 0}`,
+      certificate: facts,
+      trustedCa: reason === 'unknown-ca' ? trusted : null,
+      errorCode: null,
+      closed: true,
+    });
   }
 
   /**
@@ -170,8 +254,16 @@ export class ProviderListener extends EventEmitter<{ secure: [TLSSocket]; handsh
     // The other refusals only where the server refuses unverified certificates.
     if (this.clientAuth !== 'require' || this.options.certificateAlerts !== true) return null;
     const now = Date.now();
-    if (Date.parse(cert.validTo) < now) return { alert: TlsAlert.CertificateExpired, reason: `certificate ${cert.serialNumber} expired at ${new Date(cert.validTo).toISOString()}` };
-    if (Date.parse(cert.validFrom) > now) return { alert: TlsAlert.BadCertificate, reason: `certificate ${cert.serialNumber} is not valid before ${new Date(cert.validFrom).toISOString()}` };
+    if (Date.parse(cert.validTo) < now)
+      return {
+        alert: TlsAlert.CertificateExpired,
+        reason: `certificate ${cert.serialNumber} expired at ${new Date(cert.validTo).toISOString()}`,
+      };
+    if (Date.parse(cert.validFrom) > now)
+      return {
+        alert: TlsAlert.BadCertificate,
+        reason: `certificate ${cert.serialNumber} is not valid before ${new Date(cert.validFrom).toISOString()}`,
+      };
     const issued = this.authorities.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
     if (!issued) return { alert: TlsAlert.UnknownCa, reason: `certificate ${cert.serialNumber} was not issued by the simulator's CA` };
     return null;

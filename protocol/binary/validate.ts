@@ -2,7 +2,13 @@ import { DEFAULT_LIMITS, Priority, Status, statusName, type Limits, type Notific
 import { checkLengthsAndPriority, type CheckFailure } from './checks.js';
 import type { FrameField } from './errors.js';
 
-export type PayloadWarningCode = 'payload-not-json' | 'payload-not-object' | 'no-aps' | 'content-available-at-priority-10';
+export type PayloadWarningCode =
+  | 'payload-not-json'
+  | 'payload-not-object'
+  | 'no-aps'
+  | 'content-available-at-priority-10'
+  // HTTP/2: a stream held until the connection's first provider token was judged (server/http2/early-streams.ts).
+  | 'stream-held-until-token';
 
 /** Something Apple documented as wrong but gave no status for: shown, and rejected only in strict mode. */
 export interface PayloadWarning {

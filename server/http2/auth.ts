@@ -54,6 +54,8 @@ export class ConnectionAuth {
   readonly mode: AuthMode;
   private readonly certificateProblem: Http2Rejection | null = null;
   private readonly certificateAuthority: TopicAuthority | null = null;
+  /** A client certificate that did not verify: the answer to this connection's requests without a token. */
+  readonly unverifiedCertificate: Http2Rejection | null = null;
   /** Token connections: the team and key the connection is bound to. */
   bound: { teamId: string; keyId: string } | null = null;
   private currentJwt: string | null = null;
@@ -69,12 +71,22 @@ export class ConnectionAuth {
     private readonly onBound: () => void,
   ) {
     const presented = socket.getPeerX509Certificate() !== undefined;
-    this.mode = presented ? 'certificate' : 'token';
-    if (!presented) return;
-    if (!socket.authorized) {
-      this.certificateProblem = http2Rejection('BadCertificate', `the client certificate does not verify against the simulator's CA (${String(socket.authorizationError)})`);
-    } else if (identity.environment !== 'unknown' && identity.environment !== environment) {
-      this.certificateProblem = http2Rejection('BadCertificateEnvironment', `the certificate is for ${identity.environment}; this connection is to the ${environment} environment`);
+    // A certificate that does not verify proves nothing: the connection is a token connection
+    // (one stream until a valid token); its requests without a token are answered BadCertificate.
+    const verified = presented && socket.authorized;
+    this.mode = verified ? 'certificate' : 'token';
+    if (presented && !verified) {
+      this.unverifiedCertificate = http2Rejection(
+        'BadCertificate',
+        `the client certificate does not verify against the simulator's CA (${String(socket.authorizationError)})`,
+      );
+    }
+    if (!verified) return;
+    if (identity.environment !== 'unknown' && identity.environment !== environment) {
+      this.certificateProblem = http2Rejection(
+        'BadCertificateEnvironment',
+        `the certificate is for ${identity.environment}; this connection is to the ${environment} environment`,
+      );
     }
     this.certificateAuthority = {
       kind: 'certificate',
@@ -93,6 +105,7 @@ export class ConnectionAuth {
       return { mode: 'certificate', authority: this.certificateAuthority!, teamId: null, keyId: null };
     }
     const authorization = headerValue(headers, Http2Header.Authorization);
+    if (authorization === undefined && this.unverifiedCertificate !== null) return this.unverifiedCertificate;
     // A connection sends the same token for 20 to 60 minutes: its fields are read once, not per request.
     let fields: ProviderTokenFields | Http2Rejection;
     if (authorization !== undefined && authorization === this.lastAuthorization && this.lastFields !== null) {
@@ -113,7 +126,10 @@ export class ConnectionAuth {
       return http2Rejection(reason, `key ${key.keyId} is for ${environments}; this connection is to the ${this.environment} environment`);
     }
     if (this.bound !== null && (this.bound.keyId !== fields.keyId || this.bound.teamId !== fields.teamId)) {
-      return http2Rejection('UnrelatedKeyIdInToken', `this connection belongs to team ${this.bound.teamId}, key ${this.bound.keyId}; the token is team ${fields.teamId}, key ${fields.keyId}`);
+      return http2Rejection(
+        'UnrelatedKeyIdInToken',
+        `this connection belongs to team ${this.bound.teamId}, key ${this.bound.keyId}; the token is team ${fields.teamId}, key ${fields.keyId}`,
+      );
     }
     if (fields.jwt !== this.currentJwt) {
       const interval = this.policy.updateIntervalMs ?? PROVIDER_TOKEN_UPDATE_INTERVAL_MS;
@@ -137,14 +153,22 @@ export class ConnectionAuth {
   private async keyFor(fields: ProviderTokenFields): Promise<ProviderKey | Http2Rejection> {
     const known = this.verified.get(fields.jwt);
     if (known !== undefined && !known.revoked) return known;
-    const unknown = http2Rejection('InvalidProviderToken', `no key ${fields.keyId} of team ${fields.teamId} is registered (apns-mock keys, or KeyStore.add)`);
+    const unknown = http2Rejection(
+      'InvalidProviderToken',
+      `no key ${fields.keyId} of team ${fields.teamId} is registered (apns-mock keys, or KeyStore.add)`,
+    );
     let key = await this.policy.keys.lookup(fields.keyId);
     if (key === null || key.teamId !== fields.teamId) return unknown;
     if (key.revoked) return http2Rejection('Forbidden', `key ${key.keyId} was revoked`);
     if (!(await verifyProviderTokenSignature(fields.jwt, key.key))) {
       // The key may have been made again under the same id by another process.
       const again = await this.policy.keys.reload(fields.keyId);
-      if (again === null || again.publicKey === key.publicKey || again.teamId !== fields.teamId || !(await verifyProviderTokenSignature(fields.jwt, again.key))) {
+      if (
+        again === null ||
+        again.publicKey === key.publicKey ||
+        again.teamId !== fields.teamId ||
+        !(await verifyProviderTokenSignature(fields.jwt, again.key))
+      ) {
         return http2Rejection('InvalidProviderToken', `the provider token's signature does not verify with key ${fields.keyId}`);
       }
       key = again;
@@ -156,6 +180,8 @@ export class ConnectionAuth {
 
   /** The authority for broadcast bundles: TopicMismatch when the credentials are not for it. */
   allowsBundle(authority: TopicAuthority, bundle: string): boolean {
-    return authority.kind === 'certificate' ? authority.topics.includes(bundle) : authority.bundles === null || authority.bundles.includes(bundle);
+    return authority.kind === 'certificate'
+      ? authority.topics.includes(bundle)
+      : authority.bundles === null || authority.bundles.includes(bundle);
   }
 }

@@ -28,7 +28,13 @@ export class ChannelStore {
   create(environment: string, bundle: string, config: ChannelConfig): Channel | null {
     const app = this.app(environment, bundle, true)!;
     if (app.size >= this.maxPerApp) return null;
-    const channel: Channel = { ...config, id: randomBytes(CHANNEL_ID_BYTES).toString('base64'), bundle, environment, createdAt: new Date().toISOString() };
+    const channel: Channel = {
+      ...config,
+      id: randomBytes(CHANNEL_ID_BYTES).toString('base64'),
+      bundle,
+      environment,
+      createdAt: new Date().toISOString(),
+    };
     app.set(channel.id, channel);
     return channel;
   }

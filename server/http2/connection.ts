@@ -20,7 +20,9 @@ import {
   type Http2Limits,
   type Http2Rejection,
   type Http2Route,
+  type BadEnvironmentKeyReason,
 } from '../../protocol/http2/index.js';
+import { parsePayload, type PayloadWarning } from '../../protocol/binary/index.js';
 import type { ApnsEnvironment, ProviderIdentity } from '../certs/index.js';
 import type { KeyStore } from '../keys/index.js';
 import type { ConnectionInfo, Http2RecordDetails, Outcome, Recorder } from '../recorder/index.js';
@@ -29,6 +31,8 @@ import type { DeviceRegistry } from '../registry/index.js';
 import type { RuleSet } from '../rules/index.js';
 import { ConnectionAuth, type Authenticated } from './auth.js';
 import type { ChannelStore } from './channels.js';
+import { EarlyStreams } from './early-streams.js';
+import { EXPLAIN_HEADER, explanationHeaderValue } from './explain.js';
 
 /** What every connection of one HTTP/2 server shares; `registry`, `rules` and `rateLimiter` make each connection's policy. */
 export interface Http2Policy {
@@ -47,6 +51,11 @@ export interface Http2Policy {
   broadcastBundles: readonly string[] | null;
   /** How long a connection told to go away may finish its streams before it is destroyed. */
   lingerMs: number;
+  badEnvironmentKeyReason: BadEnvironmentKeyReason;
+  /** Token connections hold streams that arrive beyond one before the client acknowledged SETTINGS (else node refuses them). */
+  holdEarlyStreams: boolean;
+  /** The simulator's explanation in the x-apns-mock-reason response header. */
+  explainHeader: boolean;
 }
 
 export type Http2ConnectionState = 'open' | 'closing' | 'closed';
@@ -57,6 +66,11 @@ export interface Http2ConnectionSummary extends ConnectionInfo {
   /** 'h2', or null for a client that offered no ALPN. */
   alpn: 'h2' | null;
   auth: 'certificate' | 'token';
+  /**
+   * 'unverified': the client presented a certificate that does not verify; the connection is a
+   * token connection (one stream until a valid token), and its requests without a token are BadCertificate.
+   */
+  certificate: 'verified' | 'unverified' | null;
   teamId: string | null;
   keyId: string | null;
   /** SETTINGS_MAX_CONCURRENT_STREAMS announced now. */
@@ -95,11 +109,30 @@ interface Request {
   collapseId: string | null;
   channelId: string | null;
   recorded: boolean;
+  /** Beyond the one-stream limit before the client acknowledged SETTINGS: waits for the first token's verdict. */
+  held: boolean;
+  /** It waited so (its record carries a warning). */
+  wasHeld: boolean;
+  /** END_STREAM arrived: it can be judged once it is not held. */
+  ended: boolean;
+  /** The first token's rejection, which a held request gets as its answer. */
+  heldAnswer: Http2Rejection | null;
 }
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** On the record (and in x-apns-mock-reason) of a request that arrived beyond the one-stream limit before SETTINGS were acknowledged. */
+const HELD_WARNING =
+  'held, then answered: this stream arrived beyond the one stream a token connection has until a valid provider token, before the client ' +
+  'acknowledged the server\'s SETTINGS. Apple documents "APNs allows only one stream until you post a request with a valid authentication ' +
+  'token"; send one notification first on a new connection, or retry REFUSED_STREAM, which is always safe to retry.';
+
+function heldWarnings(request: Request): PayloadWarning[] {
+  const payload = request.bodyLength === 0 ? [] : parsePayload(request.body, request.priority ?? Http2Priority.Immediate).warnings;
+  return [...payload, { code: 'stream-held-until-token', message: HELD_WARNING }];
+}
 
 /** The last authorization header and its redaction: a connection repeats one token for many requests. */
 let lastAuthorization = '';
@@ -144,6 +177,8 @@ export class Http2Connection {
   /** A 'stall' rule: no response goes out before this time. */
   private stallUntil = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Token connections whose session announces one stream but takes more (AnnouncedSettings): what arrives too early. */
+  private early: EarlyStreams<Request> | null = null;
 
   constructor(
     readonly session: ServerHttp2Session,
@@ -160,12 +195,25 @@ export class Http2Connection {
       socket,
       identity,
       environment,
-      { keys: policy.keys, lifetimeMs: policy.tokenLifetimeMs, updateIntervalMs: policy.tokenUpdateIntervalMs },
-      () => this.raiseStreamLimit(),
+      {
+        keys: policy.keys,
+        lifetimeMs: policy.tokenLifetimeMs,
+        updateIntervalMs: policy.tokenUpdateIntervalMs,
+        badEnvironmentKeyReason: policy.badEnvironmentKeyReason,
+      },
+      () => this.onFirstValidToken(),
     );
     this.maxStreams = this.auth.mode === 'certificate' ? policy.maxConcurrentStreams : 1;
+    if (this.auth.mode === 'token' && policy.holdEarlyStreams) {
+      const early = new EarlyStreams<Request>();
+      this.early = early;
+      // The first acknowledgement is the client's for the SETTINGS that announced one stream.
+      session.once('localSettings', () => (early.acknowledged = true));
+    }
     this.decisions = new Policy({ registry: policy.registry, rules: policy.rules, rateLimiter: policy.rateLimiter });
-    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.onStream(stream, headers, rawHeaders));
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+      this.onStream(stream, headers, rawHeaders),
+    );
     session.on('error', () => {
       // Protocol errors and resets are the peer's business; 'close' follows.
     });
@@ -179,6 +227,7 @@ export class Http2Connection {
       state: this.state,
       alpn: this.alpn,
       auth: this.auth.mode,
+      certificate: this.auth.mode === 'certificate' ? 'verified' : this.auth.unverifiedCertificate !== null ? 'unverified' : null,
       teamId: this.auth.bound?.teamId ?? null,
       keyId: this.auth.bound?.keyId ?? null,
       maxConcurrentStreams: this.maxStreams,
@@ -216,6 +265,28 @@ export class Http2Connection {
     this.goAway('IdleTimeout');
   }
 
+  private onFirstValidToken(): void {
+    this.raiseStreamLimit();
+    for (const held of this.early?.bound() ?? []) this.release(held, null);
+  }
+
+  /** A held request goes on (or gets `answer`, the first token's rejection) once its body is in. */
+  private release(request: Request, answer: Http2Rejection | null): void {
+    request.held = false;
+    request.heldAnswer = answer;
+    if (request.ended) this.start(request);
+  }
+
+  private start(request: Request): void {
+    this.handle(request).catch((error: unknown) => {
+      this.reply(
+        request,
+        'rejected',
+        http2Rejection('InternalServerError', `the simulator failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    });
+  }
+
   private raiseStreamLimit(): void {
     if (this.maxStreams === this.policy.maxConcurrentStreams || this.session.destroyed) return;
     this.maxStreams = this.policy.maxConcurrentStreams;
@@ -241,16 +312,22 @@ export class Http2Connection {
       // A reset stream; 'close' follows.
     });
     const request = this.newRequest(stream, headers, rawHeaders);
+    const admission = this.early?.arrive(request) ?? 'proceed';
+    if (admission === 'refuse') {
+      const words =
+        'refused (REFUSED_STREAM), not processed: beyond the one stream a token connection has until a valid provider token, after the client acknowledged that SETTINGS';
+      this.discard(request, null, words, () => stream.close(Http2ErrorCode.RefusedStream));
+      return;
+    }
+    request.held = request.wasHeld = admission === 'hold';
     stream.on('end', () => {
       // node ends the readable side of a stream that closed (RST_STREAM, the connection gone)
       // as well as one whose END_STREAM arrived; only the latter is still open here.
       if (stream.closed || stream.destroyed) return;
-      ended = true;
+      ended = request.ended = true;
       request.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       request.bodyLength = length;
-      this.handle(request).catch((error: unknown) => {
-        this.reply(request, 'rejected', http2Rejection('InternalServerError', `the simulator failed: ${error instanceof Error ? error.message : String(error)}`));
-      });
+      if (!request.held) this.start(request);
     });
     stream.on('close', () => {
       if (ended || request.recorded || request.route?.kind === 'channels' || request.route?.kind === 'all-channels') return;
@@ -286,15 +363,22 @@ export class Http2Connection {
       collapseId: null,
       channelId: null,
       recorded: false,
+      held: false,
+      wasHeld: false,
+      ended: false,
+      heldAnswer: null,
     };
   }
 
   private async handle(request: Request): Promise<void> {
     const { stream, headers } = request;
     if (this.goneAwayAt !== null && (stream.id ?? 0) > this.goneAwayAt) {
-      this.discard(request, null, `not processed: the connection had sent GOAWAY (last stream ${this.goneAwayAt})`, () => stream.close(Http2ErrorCode.RefusedStream));
+      this.discard(request, null, `not processed: the connection had sent GOAWAY (last stream ${this.goneAwayAt})`, () =>
+        stream.close(Http2ErrorCode.RefusedStream),
+      );
       return;
     }
+    if (request.heldAnswer !== null) return this.reply(request, 'rejected', request.heldAnswer);
     const route = routeRequest(request.method, request.path);
     if (isHttp2Rejection(route)) return this.reply(request, 'rejected', route);
     if (route.kind === 'device' && this.environment === 'development') request.uniqueId = randomUUID();
@@ -302,10 +386,18 @@ export class Http2Connection {
       const given = headerValue(headers as Record<string, HeaderValue>, Http2Header.RequestId);
       request.requestId = given !== undefined && isCanonicalUuid(given) ? given : randomUUID();
     }
-    const problem = checkRequestHeaders({ method: request.method, path: request.path, headers: headers as Record<string, HeaderValue>, rawHeaders: request.rawHeaders });
+    const problem = checkRequestHeaders({
+      method: request.method,
+      path: request.path,
+      headers: headers as Record<string, HeaderValue>,
+      rawHeaders: request.rawHeaders,
+    });
     if (problem !== null) return this.reply(request, 'rejected', problem);
     const auth = await this.auth.authenticate(headers as Record<string, HeaderValue>);
-    if (isHttp2Rejection(auth)) return this.reply(request, 'rejected', auth);
+    if (isHttp2Rejection(auth)) {
+      if (this.early?.isCandidate(request)) for (const held of this.early.refused()) this.release(held, auth);
+      return this.reply(request, 'rejected', auth);
+    }
     request.auth = auth;
     switch (route.kind) {
       case 'device':
@@ -321,7 +413,11 @@ export class Http2Connection {
     const headers = request.headers as Record<string, HeaderValue>;
     request.pushType = headerValue(headers, Http2Header.PushType) ?? null;
     request.topic = headerValue(headers, Http2Header.Topic) ?? null;
-    const valid = validateDeviceRequest({ headers, token, payload: request.body, payloadLength: request.bodyLength }, auth.authority, this.policy.limits);
+    const valid = validateDeviceRequest(
+      { headers, token, payload: request.body, payloadLength: request.bodyLength },
+      auth.authority,
+      this.policy.limits,
+    );
     if (/^[0-9a-fA-F]+$/.test(token) && token.length % 2 === 0) request.token = token.toLowerCase();
     if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
     Object.assign(request, {
@@ -367,15 +463,27 @@ export class Http2Connection {
         // not name a higher one: peers treat that as a protocol error); this stream is then
         // refused with REFUSED_STREAM, which tells the client it was not processed.
         const words = `${verdict.explanation}; stream ${request.stream.id} refused (REFUSED_STREAM), not processed`;
-        return this.discard(request, rule, words, () => {
-          this.goAway(verdict.reason, verdict.errorCode);
-          if (!request.stream.destroyed) request.stream.close(Http2ErrorCode.RefusedStream);
-        }, verdict.delayMs ?? 0);
+        return this.discard(
+          request,
+          rule,
+          words,
+          () => {
+            this.goAway(verdict.reason, verdict.errorCode);
+            if (!request.stream.destroyed) request.stream.close(Http2ErrorCode.RefusedStream);
+          },
+          verdict.delayMs ?? 0,
+        );
       }
       case 'reset':
-        return this.discard(request, rule, verdict.explanation, () => {
-          if (!request.stream.destroyed) request.stream.close(verdict.errorCode);
-        }, verdict.delayMs ?? 0);
+        return this.discard(
+          request,
+          rule,
+          verdict.explanation,
+          () => {
+            if (!request.stream.destroyed) request.stream.close(verdict.errorCode);
+          },
+          verdict.delayMs ?? 0,
+        );
       case 'close':
         return this.discard(request, rule, verdict.explanation, () => this.destroy());
       case 'drop':
@@ -409,7 +517,11 @@ export class Http2Connection {
     if (typeof channelId !== 'string') return this.reply(request, 'rejected', channelId);
     request.channelId = channelId;
     if (this.policy.channels.get(this.environment, bundle, channelId) === null) {
-      return this.reply(request, 'rejected', http2Rejection('ChannelNotRegistered', `no channel ${channelId} for ${bundle} in ${this.environment}`));
+      return this.reply(
+        request,
+        'rejected',
+        http2Rejection('ChannelNotRegistered', `no channel ${channelId} for ${bundle} in ${this.environment}`),
+      );
     }
     const valid = checkBroadcastHeaders(headers, request.body, request.bodyLength, this.policy.limits.payload);
     if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
@@ -424,7 +536,8 @@ export class Http2Connection {
       return http2Rejection('TopicMismatch', `the ${auth.mode === 'certificate' ? 'certificate' : 'provider key'} is not for ${bundle}`);
     }
     const enabled = this.policy.broadcastBundles;
-    if (enabled !== null && !enabled.includes(bundle)) return http2Rejection('FeatureNotEnabled', `${bundle} does not have the broadcast capability`);
+    if (enabled !== null && !enabled.includes(bundle))
+      return http2Rejection('FeatureNotEnabled', `${bundle} does not have the broadcast capability`);
     return null;
   }
 
@@ -442,14 +555,19 @@ export class Http2Connection {
       if (isHttp2Rejection(config)) return this.reply(request, 'rejected', config);
       const channel = channels.create(env, route.bundle, config);
       if (channel === null) {
-        return this.reply(request, 'rejected', http2Rejection('CannotCreateChannelConfig', `${route.bundle} has ${channels.maxPerApp} channels, its limit`));
+        return this.reply(
+          request,
+          'rejected',
+          http2Rejection('CannotCreateChannelConfig', `${route.bundle} has ${channels.maxPerApp} channels, its limit`),
+        );
       }
       return this.reply(request, 'accepted', { status: 201, headers: { [Http2Header.ChannelId]: channel.id } });
     }
     const id = checkChannelId(headers);
     if (typeof id !== 'string') return this.reply(request, 'rejected', id);
     const channel = channels.get(env, route.bundle, id);
-    if (channel === null) return this.reply(request, 'rejected', http2Rejection('ChannelNotRegistered', `no channel ${id} for ${route.bundle} in ${env}`));
+    if (channel === null)
+      return this.reply(request, 'rejected', http2Rejection('ChannelNotRegistered', `no channel ${id} for ${route.bundle} in ${env}`));
     if (request.method === 'DELETE') {
       channels.delete(env, route.bundle, id);
       return this.reply(request, 'accepted', { status: 204, headers: { [Http2Header.ChannelId]: id } });
@@ -473,15 +591,25 @@ export class Http2Connection {
   ): void {
     const rejected = isHttp2Rejection(answer);
     const status = answer.status;
-    const timestamp = rejected && status === 410 ? extra.timestamp ?? Date.now() : undefined;
+    const timestamp = rejected && status === 410 ? (extra.timestamp ?? Date.now()) : undefined;
     const body = rejected ? { reason: answer.reason, ...(timestamp === undefined ? {} : { timestamp }) } : (answer as Reply).body;
     if (outcome === 'accepted') this.counts.accepted++;
     else this.counts.rejected++;
-    this.record(request, outcome, status, rejected ? answer.reason : null, rejected ? answer.message : null, extra.rule ?? null, timestamp ?? null);
+    this.record(
+      request,
+      outcome,
+      status,
+      rejected ? answer.reason : null,
+      rejected ? answer.message : null,
+      extra.rule ?? null,
+      timestamp ?? null,
+    );
     const headers: Record<string, string | number> = { ':status': status, [Http2Header.Id]: request.apnsId };
     if (request.uniqueId !== null) headers[Http2Header.UniqueId] = request.uniqueId;
     if (request.requestId !== null) headers[Http2Header.RequestId] = request.requestId;
     Object.assign(headers, (answer as Reply).headers);
+    const explanation = rejected ? answer.message : request.wasHeld ? HELD_WARNING : null;
+    if (this.policy.explainHeader && explanation !== null) headers[EXPLAIN_HEADER] = explanationHeaderValue(explanation);
     const data = body === undefined ? null : json(body);
     if (data !== null) {
       headers['content-type'] = 'application/json';
@@ -511,7 +639,20 @@ export class Http2Connection {
     else fn();
   }
 
-  private record(request: Request, outcome: Outcome, status: number | null, reasonName: string | null, words: string | null, rule: string | null, timestamp: number | null = null): void {
+  private record(
+    request: Request,
+    outcome: Outcome,
+    status: number | null,
+    reasonName: string | null,
+    words: string | null,
+    rule: string | null,
+    timestamp: number | null = null,
+  ): void {
+    if (this.early !== null) {
+      // The first stream ended before its token was judged (a header error, a reset): the next one held takes its place.
+      const next = this.early.finished(request);
+      if (next !== null) this.release(next, null);
+    }
     const kind = request.route?.kind;
     if (request.recorded || kind === 'channels' || kind === 'all-channels') return;
     request.recorded = true;
@@ -548,6 +689,7 @@ export class Http2Connection {
       rule,
       topic: request.topic,
       http2,
+      ...(request.wasHeld ? { warnings: heldWarnings(request) } : {}),
     });
   }
 

@@ -3,14 +3,18 @@ import { createSecureServer, performServerHandshake, type Http2SecureServer, typ
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
+  DEFAULT_BAD_ENVIRONMENT_KEY_REASON,
   DEFAULT_MAX_CONCURRENT_STREAMS,
   HTTP2_HOSTS,
   HTTP2_LIMITS,
   PROVIDER_TOKEN_LIFETIME_MS,
   PROVIDER_TOKEN_UPDATE_INTERVAL_MS,
   UNAUTHENTICATED_MAX_CONCURRENT_STREAMS,
+  isBadEnvironmentKeyReason,
+  type BadEnvironmentKeyReason,
   type Http2Limits,
 } from '../../protocol/http2/index.js';
+import { InputError } from '../../common/errors.js';
 import type { ApnsEnvironment } from '../certs/index.js';
 import { StuckSessionWatch } from '../../common/h2-liveness.js';
 import { identityOf, peerOf, type ClientAuth, type TlsMaterial } from '../tls/index.js';
@@ -20,7 +24,8 @@ import type { DeviceRegistry } from '../registry/index.js';
 import type { RuleSet } from '../rules/index.js';
 import { ChannelStore } from './channels.js';
 import { Http2Connection, type Http2ConnectionSummary, type Http2Policy } from './connection.js';
-import { TokenRateLimiter } from './rate.js';
+import { TokenRateLimiter } from '../policy/index.js';
+import { AnnouncedSettings } from './announced-settings.js';
 import { sniffPreface } from './sniff.js';
 
 export interface Http2GatewayOptions {
@@ -63,6 +68,19 @@ export interface Http2GatewayOptions {
   prefaceTimeoutMs?: number;
   /** Connection ids shared with the other listeners; default a counter of this server's own. */
   connectionIds?: () => number;
+  /**
+   * A key of the other environment: 'BadEnvironmentKeyIdInToken' (Apple's table, the default) or
+   * 'BadEnvironmentKeyInToken' (what the service was seen sending, kylebrowning/APNSwift#229).
+   */
+  badEnvironmentKeyReason?: BadEnvironmentKeyReason;
+  /**
+   * Streams beyond the one-stream limit of a token connection that arrive before the client
+   * acknowledged the server's SETTINGS: 'hold' (default) answers them once the first token was
+   * judged, with a warning on their records; 'refuse' resets them with REFUSED_STREAM.
+   */
+  earlyStreams?: 'hold' | 'refuse';
+  /** The simulator's explanation in an `x-apns-mock-reason` response header. Default true; false for byte-exact responses. */
+  explainHeader?: boolean;
 }
 
 export interface Http2GatewayStats {
@@ -105,6 +123,15 @@ export class Http2Gateway extends EventEmitter {
     const maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.channels = new ChannelStore(options.maxChannels);
     const rate = options.rateLimit ?? null;
+    const badEnvironmentKeyReason = options.badEnvironmentKeyReason ?? DEFAULT_BAD_ENVIRONMENT_KEY_REASON;
+    if (!isBadEnvironmentKeyReason(badEnvironmentKeyReason)) {
+      throw new InputError(
+        `badEnvironmentKeyReason must be 'BadEnvironmentKeyIdInToken' or 'BadEnvironmentKeyInToken'; got ${JSON.stringify(badEnvironmentKeyReason)}`,
+      );
+    }
+    const earlyStreams = options.earlyStreams ?? 'hold';
+    if (earlyStreams !== 'hold' && earlyStreams !== 'refuse')
+      throw new InputError(`earlyStreams must be 'hold' or 'refuse'; got ${JSON.stringify(earlyStreams)}`);
     this.policy = {
       recorder: options.recorder,
       registry: options.registry,
@@ -118,6 +145,9 @@ export class Http2Gateway extends EventEmitter {
       rateLimiter: rate === null ? null : new TokenRateLimiter(rate.requests, rate.perMs),
       broadcastBundles: options.broadcastBundles ?? null,
       lingerMs: options.lingerMs ?? 2000,
+      badEnvironmentKeyReason,
+      holdEarlyStreams: earlyStreams === 'hold',
+      explainHeader: options.explainHeader ?? true,
     };
     const clientAuth = options.clientAuth ?? 'request';
     this.server = createSecureServer({
@@ -133,13 +163,21 @@ export class Http2Gateway extends EventEmitter {
       allowHTTP1: false,
       settings: { maxConcurrentStreams },
     });
-    // Runs before node's own listener, which makes the session from the server's settings:
-    // a token connection announces one stream until its first valid token.
-    this.server.prependListener('secureConnection', (socket: TLSSocket) => {
+    // node's own listener makes the session from the server's settings; this one runs instead and
+    // calls it: a token connection announces one stream until its first valid token.
+    const [nodeListener] = this.server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
+    this.server.removeAllListeners('secureConnection');
+    this.server.on('secureConnection', (socket: TLSSocket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      const streams = this.initialStreams(socket);
+      if (socket.alpnProtocol === 'h2' && this.holdsEarlyStreams(streams)) {
+        this.adopt(this.handshake(socket, streams), socket, 'h2');
+        return;
+      }
       this.arriving = socket;
-      this.server.updateSettings({ maxConcurrentStreams: this.initialStreams(socket) });
+      this.server.updateSettings({ maxConcurrentStreams: streams });
+      nodeListener.call(this.server, socket);
     });
     this.server.on('session', (session: ServerHttp2Session) => {
       const socket = this.arriving;
@@ -229,6 +267,23 @@ export class Http2Gateway extends EventEmitter {
     return verified ? this.policy.maxConcurrentStreams : UNAUTHENTICATED_MAX_CONCURRENT_STREAMS;
   }
 
+  /** One stream announced while more are taken: the connection holds what arrives too early (see EarlyStreams). */
+  private holdsEarlyStreams(announced: number): boolean {
+    return this.policy.holdEarlyStreams && announced < this.policy.maxConcurrentStreams;
+  }
+
+  /** A session made here rather than by node's listener; its streams reach the server's 'stream' event all the same. */
+  private handshake(socket: TLSSocket, announced: number): ServerHttp2Session {
+    const settings = { maxConcurrentStreams: announced };
+    const session = this.holdsEarlyStreams(announced)
+      ? performServerHandshake(new AnnouncedSettings(socket, announced), {
+          settings: { maxConcurrentStreams: this.policy.maxConcurrentStreams },
+        })
+      : performServerHandshake(socket, { settings });
+    session.on('stream', (...args: unknown[]) => this.server.emit('stream', ...args));
+    return session;
+  }
+
   private onUnknownProtocol(socket: TLSSocket): void {
     // A client that offered ALPN without h2 asked for something else: only a client that
     // offered no ALPN at all may be speaking HTTP/2 regardless.
@@ -249,8 +304,7 @@ export class Http2Gateway extends EventEmitter {
         return;
       }
       this.counts.withoutAlpn++;
-      const session = performServerHandshake(socket, { settings: { maxConcurrentStreams: this.initialStreams(socket) } });
-      this.adopt(session, socket, null);
+      this.adopt(this.handshake(socket, this.initialStreams(socket)), socket, null);
     });
   }
 

@@ -97,7 +97,8 @@ export class RuleSet extends EventEmitter {
       if (!rule.appliesTo[protocol]) continue;
       const m = rule.match;
       if (m.protocol !== undefined && m.protocol !== protocol) continue;
-      if (m.apnsId !== undefined && m.apnsId !== subject.apnsId) continue;
+      // apns-ids are UUIDs: a client's are lower case, the service's own upper case; either matches.
+      if (m.apnsId !== undefined && m.apnsId.toLowerCase() !== subject.apnsId?.toLowerCase()) continue;
       if (m.pushType !== undefined && m.pushType !== subject.pushType) continue;
       if (m.token !== undefined && m.token !== subject.tokenHex) continue;
       if (m.tokenPrefix !== undefined && !subject.tokenHex.startsWith(m.tokenPrefix)) continue;

@@ -50,6 +50,15 @@ describe('reject', () => {
     expect(record.reason).toContain('injected by rule r');
   });
 
+  it('matching an apns-id in either case: the service makes upper-case ids, clients send lower-case ones', async () => {
+    const id = '6f2c8e2a-4b1d-4c3e-9a7f-0123456789ab';
+    sim.rules.add({ id: 'upper', match: { apnsId: id.toUpperCase() }, action: { type: 'reject', reason: 'BadDeviceToken' } });
+    const s = await session();
+    const reply = await send(s, { headers: { 'apns-id': id }, body: ALERT });
+    expect([reply.status, reply.json?.reason]).toEqual([400, 'BadDeviceToken']);
+    expect((await send(s, { body: ALERT })).status).toBe(200);
+  });
+
   it('with a binary status only: the nearest reason (8 InvalidToken: BadDeviceToken)', async () => {
     sim.rules.add({ action: { type: 'reject', status: Status.InvalidToken } });
     const reply = await send(await session(), { body: ALERT });

@@ -162,13 +162,14 @@ export class FrameDecoder {
   private consumed = 0;
   private unparsed = 0;
 
-  /** The frame refilled for each one, with `reuseFrame`. */
-  private readonly reused: DecodedFrame | null;
+  private readonly reuse: boolean;
+  /** The frame refilled for each one, with `reuseFrame`; made at the first frame (an idle connection holds none). */
+  private reused: DecodedFrame | null = null;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.maxFrame = maxFrameLength(this.limits);
-    this.reused = options.reuseFrame ? new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0) : null;
+    this.reuse = options.reuseFrame ?? false;
   }
 
   /** Bytes received after an unknown command byte, which could not be framed. */
@@ -261,6 +262,11 @@ export class FrameDecoder {
     return incomplete;
   }
 
+  private reusable(): DecodedFrame | null {
+    if (!this.reuse) return null;
+    return (this.reused ??= new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0));
+  }
+
   private ensureScratch(size: number): void {
     if (size <= this.scratch.length) return;
     const grown = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2, SCRATCH_INITIAL));
@@ -344,7 +350,7 @@ export class FrameDecoder {
     if (available < extent) return -extent;
     const tokenStart = start + header;
     const payloadStart = tokenStart + tokenLength + 2;
-    const reused = this.reused;
+    const reused = this.reusable();
     const offset = this.consumed;
     sink(
       reused !== null
@@ -436,7 +442,7 @@ export class FrameDecoder {
       this.report(sink, ErrorClass, failure, Command.Frame, identifier, buf, start, extent, expiry, buf.subarray(tokenStart, tokenStart + tokenLength), priority);
       return this.skipReported(extent, extent);
     }
-    const reused = this.reused;
+    const reused = this.reusable();
     if (reused !== null) {
       sink(reused.refill(Command.Frame, identifier, expiry, priority, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, this.consumed, mask));
       return extent;

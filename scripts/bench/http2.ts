@@ -10,7 +10,7 @@ import { cpuMs, row, trace, type Bench } from './types.js';
 
 const ROUNDS = 4;
 const RUN_MS = 1200;
-const TARGET = 0.6;
+const TARGET = 0.9;
 const SESSIONS = 2;
 const CONCURRENCY = 50;
 const TOPIC = 'com.example.app';

@@ -1,16 +1,19 @@
 // A fresh process for the memory rows, started with --expose-gc: the figures are deltas of
 // its own memory, with nothing else of the bench's in it.
 import { FrameDecoder, type DecodeEvent, type DecodedFrame } from '../../protocol/binary/index.js';
-import { Recorder, startSimulator, type ConnectionInfo, type Simulator } from '../../server/index.js';
+import { createServer, type Server } from 'node:tls';
+import { Recorder, loadOrCreateState, startSimulator, tlsServerOptions, type ConnectionInfo, type Simulator } from '../../server/index.js';
 import { FRAME_SIZE, frameBlock } from './frames.js';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { serveHelper } from './processes.js';
 
-export type MemoryRequest = { kind: 'start' } | { kind: 'measure' } | { kind: 'records'; count: number; via: 'frames' | 'inputs' };
+export type MemoryRequest = { kind: 'start' } | { kind: 'start-bare' } | { kind: 'measure' } | { kind: 'records'; count: number; via: 'frames' | 'inputs' };
 
 export interface Memory {
   rss: number;
   heapAndExternal: number;
-  /** Binary connections the gateway holds. */
+  /** Binary connections the gateway (or the bare server) holds. */
   open: number;
 }
 
@@ -25,6 +28,8 @@ export interface Started {
 const CHUNK = 16 * 1024;
 
 let sim: Simulator | null = null;
+/** The baseline: a TLS server with the gateway's settings (client certificates required) that holds connections and does nothing else. */
+let bare: { server: Server; open: number } | null = null;
 
 function settle(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -35,7 +40,7 @@ function settle(): void {
 function measure(): Memory {
   settle();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapAndExternal: m.heapUsed + m.external, open: sim?.gateway.stats.open ?? 0 };
+  return { rss: m.rss, heapAndExternal: m.heapUsed + m.external, open: bare?.open ?? sim?.gateway.stats.open ?? 0 };
 }
 
 /**
@@ -77,6 +82,21 @@ serveHelper<MemoryRequest>(async (request) => {
       sim = await startSimulator({ controlPort: false, http2Port: false });
       const { cert, key, ca } = sim.credentials;
       return { port: sim.ports.gateway, cert, key, ca } satisfies Started;
+    }
+    case 'start-bare': {
+      // The same process as the gateway's (a simulator in it, idle), plus the bare server the connections go to.
+      sim = await startSimulator({ controlPort: false, http2Port: false });
+      const state = await loadOrCreateState(sim.state);
+      const server = createServer(tlsServerOptions({ tls: { key: state.server.key, cert: state.server.cert, ca: state.ca.cert } }), (socket) => {
+        bare!.open++;
+        socket.on('error', () => undefined);
+        socket.on('close', () => bare!.open--);
+      });
+      bare = { server, open: 0 };
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { cert, key, ca } = sim.credentials;
+      return { port: (server.address() as AddressInfo).port, cert, key, ca } satisfies Started;
     }
     case 'measure':
       return measure();

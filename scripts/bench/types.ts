@@ -48,6 +48,12 @@ export function ceilingRow(name: string, value: number, unit: string, limit: num
   return { name, value, unit, baseline: null, ratio: null, target: limit, goal: `value <= ${limit}`, met: value <= limit };
 }
 
+/** A row whose ratio to its baseline must stay at or under `maxRatio`; lower is better. */
+export function ratioCeilingRow(name: string, value: number, unit: string, baseline: number, maxRatio: number): BenchRow {
+  const ratio = value / baseline;
+  return { name, value, unit, baseline, ratio, target: maxRatio, goal: `ratio <= ${maxRatio}`, met: ratio <= maxRatio };
+}
+
 /** A row whose value may exceed its baseline by at most `margin`; lower is better. */
 export function marginRow(name: string, value: number, unit: string, baseline: number, margin: number): BenchRow {
   return { name, value, unit, baseline, ratio: value / baseline, target: margin, goal: `value - baseline <= ${margin}`, met: value - baseline <= margin };

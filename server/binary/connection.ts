@@ -14,7 +14,7 @@ import {
 import type { ConnectionInfo, Recorder, RecordInput } from '../recorder/index.js';
 import type { ConnectionTally, Effect, Policy } from '../policy/index.js';
 import { FrameNotification } from './notification.js';
-import { describeFailure, describeIncomplete, describeSlow } from './reasons.js';
+import { describeFailure, describeIncomplete, describeSlow, isFlushMarker } from './reasons.js';
 
 export type BinaryConnectionState = 'open' | 'failing' | 'closed';
 
@@ -55,7 +55,7 @@ export interface BinaryConnectionSummary extends ConnectionInfo {
  */
 export class BinaryConnection {
   state: BinaryConnectionState = 'open';
-  readonly connectedAt = new Date();
+  private readonly connectedAtMs = Date.now();
   private readonly decoder: FrameDecoder;
   private bytesReceived = 0;
   private notifications = 0;
@@ -71,7 +71,8 @@ export class BinaryConnection {
   /** Stream offset at which a 'drop' rule resets the connection. */
   private dropAt = Infinity;
   private dropReason = 'connection dropped';
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Made when the first timer is set: most connections never have one. */
+  private timers: Set<NodeJS.Timeout> | null = null;
   /** Stream offset and arrival time of the frame in progress, for the frame timeout. */
   private frameStart = -1;
   private frameSince = 0;
@@ -104,7 +105,7 @@ export class BinaryConnection {
   summary(): BinaryConnectionSummary {
     return {
       ...this.info,
-      connectedAt: this.connectedAt.toISOString(),
+      connectedAt: new Date(this.connectedAtMs).toISOString(),
       state: this.state,
       bytesReceived: this.bytesReceived,
       notifications: this.notifications,
@@ -267,7 +268,9 @@ export class BinaryConnection {
   }
 
   private rejectMalformed(error: BinaryProtocolError): void {
-    this.counts.rejected++;
+    // A sender's flush marker is recorded as it was (status 2) but counted as no rejection.
+    const marker = isFlushMarker(error.bytes);
+    if (!marker) this.counts.rejected++;
     const reason = describeFailure(error, this.options.limits);
     this.fail(reason);
     this.options.recorder.add({
@@ -281,6 +284,7 @@ export class BinaryConnection {
       outcome: 'rejected',
       status: error.status,
       reason,
+      marker: marker ? true : null,
     });
     // Command 0 carries no identifier and an unknown command cannot be answered: Apple just closed.
     if (error.status === null || error.command === Command.Simple) this.closeSilently();
@@ -419,18 +423,18 @@ export class BinaryConnection {
 
   private later(ms: number, fn: () => void): void {
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.timers?.delete(timer);
       fn();
     }, ms);
-    this.timers.add(timer);
+    (this.timers ??= new Set()).add(timer);
   }
 
   private onClose(): void {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const timer of this.timers ?? []) clearTimeout(timer);
+    this.timers = null;
     let incomplete = this.decoder.end();
     if (incomplete !== null && incomplete.streamOffset + incomplete.bytes.length > this.dropAt) {
       // Bytes past a drop rule's point were read in the same chunk but never arrived, as far as the rule goes.

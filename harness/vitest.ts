@@ -27,11 +27,22 @@ export type TextMatcher = string | RegExp | { asymmetricMatch(other: unknown): b
  * The record filters an outcome's matchers take (RECORD_FILTERS' `matchers`): token, topic,
  * identifier, protocol, and status or priority. A token may also be given as its bytes.
  */
-type FilterExpectation<O extends Outcome> = Omit<Pick<RecordFilter, MatcherFilterKey<O>>, 'token'> & { token?: string | Uint8Array };
+type FilterExpectation<O extends Outcome> = Omit<Pick<RecordFilter, MatcherFilterKey<O>>, 'token' | OwnKey> & {
+  token?: string | Uint8Array;
+};
+/** Keys a matcher takes in its own, richer form (asymmetric matchers) than the filter of that name. */
+type OwnKey = 'alert' | 'reason' | 'warnings';
 
 interface CountExpectation {
   /** Exactly this many matching records; without it, at least one. */
   count?: number;
+  /**
+   * false: fail when any matching record's payload carries warnings (not JSON, no aps...);
+   * true: only records with warnings match. Default: warnings are not looked at.
+   */
+  warnings?: boolean;
+  /** Count flush markers too (a sender's deliberate status-2 probe, `marker: true`). Default false: they are left out. */
+  markers?: boolean;
 }
 
 export interface ReceivedExpectation extends FilterExpectation<'accepted'>, CountExpectation {
@@ -66,11 +77,15 @@ type AnyExpectation = ReceivedExpectation & RejectedExpectation;
 
 /** Keys the matchers take beside the record filters: what a filter cannot say (alert, payload, reason's words). */
 const OWN_KEYS: Record<Outcome, readonly string[]> = {
-  accepted: ['alert', 'payload'],
-  rejected: ['reason', 'alert'],
-  discarded: [],
+  accepted: ['alert', 'payload', 'warnings', 'markers'],
+  rejected: ['reason', 'alert', 'warnings', 'markers'],
+  discarded: ['warnings', 'markers'],
   incomplete: [],
 };
+
+const hasWarnings = (r: NotificationRecord) => (r.warnings?.length ?? 0) > 0;
+/** Records read back from an older file have no `marker` field. */
+const isMarker = (r: NotificationRecord) => r.marker === true;
 
 const filterKeysOf = (outcome: Outcome): FilterKey[] =>
   FILTER_KEYS.filter((key) => (RECORD_FILTERS[key] as FilterSpec).matchers?.includes(outcome));
@@ -139,9 +154,13 @@ function checkExpectation(outcome: Outcome, expected: unknown, matcher: string):
   const unknown = Object.keys(expected).filter((k) => !KNOWN_KEYS[outcome].includes(k));
   if (unknown.length > 0)
     throw new TypeError(`${matcher}() does not know ${unknown.join(', ')}; it takes ${KNOWN_KEYS[outcome].join(', ')}`);
-  const { count } = expected as AnyExpectation;
+  const { count, warnings, markers } = expected as AnyExpectation;
   if (count !== undefined && !(Number.isInteger(count) && count >= 0))
     throw new TypeError(`${matcher}(): count must be a whole number >= 0; got ${count}`);
+  for (const [key, value] of Object.entries({ warnings, markers })) {
+    if (value !== undefined && typeof value !== 'boolean')
+      throw new TypeError(`${matcher}(): ${key} must be true or false; got ${JSON.stringify(value)}`);
+  }
   return expected as AnyExpectation;
 }
 
@@ -165,6 +184,8 @@ function criteriaFor(state: MatcherState, outcome: Outcome, e: AnyExpectation): 
         : (r: NotificationRecord) => matchesText(state, r.reason, reason);
     list.push({ name: 'reason', shown: `reason ${describeText(reason)}`, test });
   }
+  if (e.warnings === true) list.push({ name: 'warnings', shown: 'payload warnings', test: hasWarnings });
+  if (e.markers !== true) list.push({ name: 'marker', shown: '', test: (r) => !isMarker(r) });
   if (e.payload !== undefined) {
     const payload = e.payload;
     const testers = [state.utils.iterableEquality, state.utils.subsetEquality];
@@ -179,7 +200,7 @@ function criteriaFor(state: MatcherState, outcome: Outcome, e: AnyExpectation): 
 
 /** The part of the expectation the simulator can filter on itself, so a wait does not re-read every record. */
 function pushdown(outcome: Outcome, e: AnyExpectation): RecordFilter {
-  return { outcome, ...filterOf(outcome, e) };
+  return { outcome, ...filterOf(outcome, e), ...(e.markers === true ? {} : { marker: false }) };
 }
 
 interface Verdict {
@@ -199,14 +220,23 @@ function judge(
   const all = (r: NotificationRecord) => criteria.every((c) => c.test(r));
   const matched = recordsOf(received, pushdown(outcome, expected)).filter(all);
   const want = expected.count;
-  const pass = want === undefined ? matched.length > 0 : matched.length === want;
-  const what = criteria
-    .slice(1)
-    .map((c) => c.shown)
+  // `warnings: false` is a gate on what matched, not a filter: a warned record fails the assertion rather than being passed over.
+  const warned = expected.warnings === false ? matched.filter(hasWarnings) : [];
+  const pass = (want === undefined ? matched.length > 0 : matched.length === want) && warned.length === 0;
+  const what = [...criteria.slice(1).map((c) => c.shown), ...(expected.warnings === false ? ['no payload warnings'] : [])]
+    .filter((shown) => shown !== '')
     .join(', ');
   const subject = `${want === undefined ? 'a notification' : `exactly ${want} notification(s)`}${what ? ` with ${what}` : ''}`;
   const message = () => {
-    const everything = recordsOf(received, {});
+    const everything = recordsOf(received, {}).filter((r) => expected.markers === true || !isMarker(r));
+    if (warned.length > 0 && !state.isNot) {
+      const note = { title: 'warnings', cell: (r: NotificationRecord) => (r.warnings ?? []).map((w) => w.message).join('; ') };
+      return [
+        `${matcher}: expected the simulator to have ${VERB[outcome]} ${subject},`,
+        `but ${warned.length} of the ${matched.length} matching record(s) carry payload warnings:`,
+        formatRecordTable(warned, { note }),
+      ].join('\n');
+    }
     const differs = {
       title: 'differs in',
       cell: (r: NotificationRecord) =>

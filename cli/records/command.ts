@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { OUTCOMES } from '../../server/recorder/fields.js';
 import { compileJsonFilter } from '../../server/recorder/filter.js';
-import { recordFilterFromOptions, recordFilterOptions } from '../expect/filter-options.js';
+import { recordFilterFromOptions, recordFilterOptions } from '../shared/filter-options.js';
 import { UsageError } from '../shared/usage.js';
 
 interface RecordsArgs {
@@ -43,7 +43,11 @@ export const recordsCommand: CommandModule<object, RecordsArgs> = {
       for (const r of records) process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
-    const counts = OUTCOMES.map((o) => `${file.records.filter((r) => r.outcome === o).length} ${o}`).join(', ');
+    // Flush markers are counted apart: a sender's deliberate probe is no rejection.
+    const markers = file.records.filter((r) => r.marker === true).length;
+    const notifications = file.records.filter((r) => r.marker !== true);
+    const byOutcome = OUTCOMES.map((o) => `${notifications.filter((r) => r.outcome === o).length} ${o}`);
+    const counts = [...byOutcome, ...(markers > 0 ? [`${markers} flush marker(s)`] : [])].join(', ');
     const skipped = file.skipped.length === 0 ? '' : `; ${file.skipped.length} line(s) skipped`;
     process.stdout.write(`${file.records.length} record(s): ${counts}${skipped}\n${formatRecordTable(records, { max: args.max })}\n`);
   },

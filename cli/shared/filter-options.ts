@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 // The table's own modules, not the recorder's index: every command's options are built at start-up.
 import { FILTER_KEYS, RECORD_FILTERS, paramOf, type FilterSpec } from '../../server/recorder/fields.js';
 import { recordFilterFromText, type FilterWording, type RecordFilter } from '../../server/recorder/filter.js';
-import { UsageError } from '../shared/usage.js';
+import { UsageError } from './usage.js';
 
 /** `apnsId` is `--apns-id` on the command line. */
 export const optionOf = (param: string) => param.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);

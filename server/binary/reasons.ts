@@ -27,7 +27,7 @@ function explainFailure(error: BinaryProtocolError, limits: Limits): string {
 }
 
 /** Pushy's flush: command 1 with a token length of 0 and no payload, 13 bytes. */
-function isFlushMarker(bytes: Buffer): boolean {
+export function isFlushMarker(bytes: Buffer): boolean {
   return bytes.length === 13 && bytes[0] === 1 && bytes.readUInt16BE(9) === 0 && bytes.readUInt16BE(11) === 0;
 }
 

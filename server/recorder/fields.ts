@@ -9,8 +9,19 @@
  */
 import { statusName } from '../../protocol/binary/index.js';
 import { NUMBER, NUMBER_OR_NULL, choiceColumn, type ColumnKind } from './column-kinds.js';
-import { HEX_TOKEN, CASELESS_TEXT, TEXT, anyOf, oneOf, wholeNumber, type FilterValue } from './filter-values.js';
-import { shortToken } from './table.js';
+import {
+  BOOLEAN,
+  CASELESS_TEXT,
+  HEX_TOKEN,
+  TEXT,
+  TEXT_PATTERN,
+  anyOf,
+  matchesTextPattern,
+  oneOf,
+  wholeNumber,
+  type FilterValue,
+} from './filter-values.js';
+import { alertOf, shortToken } from './table.js';
 import type { Http2RecordDetails, StoredRecord } from './record.js';
 
 export type Outcome = 'accepted' | 'rejected' | 'discarded' | 'incomplete';
@@ -57,6 +68,8 @@ export const RECORD_RARE = {
   reason: rare<string>(),
   /** Id of the fault rule that decided the outcome, if one did. */
   rule: rare<string>(),
+  /** A sender's flush marker (Pushy's, `apns-mock send`'s): true; null on every other record. */
+  marker: rare<true>(),
   http2: rareNotOnFrames<Http2RecordDetails>(),
 };
 
@@ -95,6 +108,12 @@ export const RECORD_FIELDS = {
   reason: (r) => r.reason,
   /** Id of the fault rule that decided this outcome, if one did. */
   rule: (r) => r.rule,
+  /**
+   * A sender's flush marker: the deliberately bad frame (command 1, no token, no payload) whose
+   * status-2 answer proves every notification before it accepted. Recorded as it was (rejected,
+   * status 2); counters, `expect` and the matchers leave it out unless asked.
+   */
+  marker: (r): boolean => r.marker === true,
   /** The frame's bytes, hex (HTTP/2: the request body's). */
   bytes: (r) => r.bytes.toString('hex'),
   /** HTTP/2 requests only; null on binary records. */
@@ -202,6 +221,39 @@ export const RECORD_FILTERS = {
     test: (http2, id) => http2 !== null && http2.apnsId.toLowerCase() === id,
     phrase: (id) => `apns-id ${id}`,
     describe: 'HTTP/2: the apns-id of the response',
+  }),
+  /** The alert a person would see (`aps.alert`, or its `body`): a substring, or a /regex/. */
+  alert: filter({
+    field: 'payloadJson',
+    value: TEXT_PATTERN,
+    test: (json, pattern) => matchesTextPattern(pattern, alertOf(json)),
+    phrase: (pattern) => `alert ${pattern.startsWith('/') ? pattern : JSON.stringify(pattern)}`,
+    describe: 'Alert text (aps.alert or aps.alert.body): a substring, or /regex/ with flags',
+  }),
+  /** The record's reason: a substring, or a /regex/. */
+  reason: filter({
+    field: 'reason',
+    value: TEXT_PATTERN,
+    test: (reason, pattern) => matchesTextPattern(pattern, reason),
+    phrase: (pattern) => `reason ${pattern.startsWith('/') ? pattern : JSON.stringify(pattern)}`,
+    describe: "The record's reason (why it was rejected, discarded...): a substring, or /regex/ with flags",
+  }),
+  /** Flush markers only (true) or none (false); `expect` and the matchers take false unless asked. */
+  marker: filter({
+    field: 'marker',
+    value: BOOLEAN,
+    test: (marker, wanted) => (marker === true) === wanted,
+    phrase: (marker) => (marker ? 'flush markers only' : 'no flush markers'),
+    describe: "Flush markers (a sender's deliberate status-2 probe) only, or --no-marker: none",
+  }),
+  /** Records whose payload has warnings (true: not JSON, no aps...) or has none (false). */
+  warned: filter({
+    field: 'warnings',
+    value: BOOLEAN,
+    // Read back from an older file, a record may lack the field.
+    test: (warnings, wanted) => (warnings?.length ?? 0) > 0 === wanted,
+    phrase: (warned) => (warned ? 'payload warnings' : 'no payload warnings'),
+    describe: 'Only records whose payload has warnings (not JSON, no aps...), or --no-warned: only clean ones',
   }),
 };
 

@@ -32,18 +32,18 @@ export interface FilterValue<T> {
    * The value given, checked; undefined for the wording's `any` word. A number is one the
    * command line parsed already. Throws RecordFilterError.
    */
-  parse(given: string | number, param: string, wording: FilterWording): T | undefined;
+  parse(given: string | number | boolean, param: string, wording: FilterWording): T | undefined;
   /** The one spelling records are compared in; a library caller's value goes through it too. */
   normalize(value: T): T;
   /** The value as text again, for a query string. */
   format(value: T): string;
   /** How the command line takes it (yargs' type and choices). */
-  option: { type: 'string' | 'number'; choices?: readonly string[] };
+  option: { type: 'string' | 'number' | 'boolean'; choices?: readonly string[] };
   /** Takes several values, comma-separated (in a query, also the parameter repeated). */
   several?: true;
 }
 
-const shown = (given: string | number) => (typeof given === 'number' ? String(given) : `"${given}"`);
+const shown = (given: string | number | boolean) => (typeof given === 'string' ? `"${given}"` : String(given));
 
 function wanted(choices: readonly string[], wording: FilterWording): string {
   if (wording.any !== undefined) return `one of ${choices.join(', ')} or ${wording.any}`;
@@ -55,7 +55,7 @@ const same = <T>(value: T) => value;
 export function wholeNumber(min: number): FilterValue<number> {
   return {
     parse(given, param, wording) {
-      const value = typeof given === 'number' ? given : given.trim() === '' ? NaN : Number(given);
+      const value = typeof given === 'number' ? given : String(given).trim() === '' ? NaN : Number(given);
       if (!Number.isInteger(value) || value < min) {
         throw new RecordFilterError(`${wording.name(param)} must be ${wording.wholeNumber(min)}; got ${shown(given)}`);
       }
@@ -73,6 +73,67 @@ export const TEXT: FilterValue<string> = { parse: (given) => String(given), norm
 export const CASELESS_TEXT: FilterValue<string> = {
   parse: (given) => String(given).toLowerCase(),
   normalize: (value) => value.toLowerCase(),
+  format: same,
+  option: { type: 'string' },
+};
+
+/** Yes or no: a command-line flag (`--marker`, `--no-marker`), `true` or `false` in a query. */
+export const BOOLEAN: FilterValue<boolean> = {
+  parse(given, param, wording) {
+    if (typeof given === 'boolean') return given;
+    const text = String(given).trim().toLowerCase();
+    if (text === wording.any) return undefined;
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new RecordFilterError(`${wording.name(param)} must be true or false; got ${shown(given)}`);
+  },
+  normalize: (value) => value === true,
+  format: String,
+  option: { type: 'boolean' },
+};
+
+/** The longest /regex/ a filter takes: a pattern runs against every record the simulator keeps. */
+const MAX_PATTERN = 200;
+const REGEX_SHAPE = /^\/(.*)\/([a-z]*)$/s;
+const compiledPatterns = new Map<string, (text: string) => boolean>();
+
+/**
+ * Whether `text` matches a text filter: a `/regex/flags`, or else a substring (case counts).
+ * Patterns are compiled once; the filter's parse() has refused bad ones already.
+ */
+export function matchesTextPattern(pattern: string, text: string | null): boolean {
+  if (text === null) return false;
+  let test = compiledPatterns.get(pattern);
+  if (test === undefined) {
+    const regex = regexOf(pattern);
+    test = regex === null ? (t: string) => t.includes(pattern) : (t: string) => regex.test(t);
+    if (compiledPatterns.size >= 64) compiledPatterns.clear();
+    compiledPatterns.set(pattern, test);
+  }
+  return test(text);
+}
+
+/** The RegExp a `/.../flags` pattern spells, null for plain text; throws SyntaxError for a bad one. */
+function regexOf(pattern: string): RegExp | null {
+  const match = REGEX_SHAPE.exec(pattern);
+  // Without the sticky and global flags, test() keeps no state between records.
+  return match === null || pattern.length < 2 ? null : new RegExp(match[1], match[2].replace(/[gy]/g, ''));
+}
+
+/** Words a record carries (its alert, its reason): a substring, or a `/regex/` with flags. */
+export const TEXT_PATTERN: FilterValue<string> = {
+  parse(given, param, wording) {
+    const text = String(given);
+    if (text.length > MAX_PATTERN)
+      throw new RecordFilterError(`${wording.name(param)} must be at most ${MAX_PATTERN} characters; got ${text.length}`);
+    try {
+      regexOf(text);
+    } catch (error) {
+      throw new RecordFilterError(`${wording.name(param)} is not a valid /regex/: ${(error as Error).message}`);
+    }
+    return text;
+  },
+  normalize: same,
   format: same,
   option: { type: 'string' },
 };

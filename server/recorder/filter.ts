@@ -45,10 +45,13 @@ export function compileJsonFilter(filter: RecordFilter = {}): (record: Notificat
 
 /**
  * A filter from values given as text, each under its param name (the control API's query,
- * the command line): a number is one the command line parsed already. Throws
+ * the command line): a number or a flag is one the command line parsed already. Throws
  * RecordFilterError for a value a filter cannot take.
  */
-export function recordFilterFromText(given: (param: string) => string | number | undefined, wording: FilterWording): RecordFilter {
+export function recordFilterFromText(
+  given: (param: string) => string | number | boolean | undefined,
+  wording: FilterWording,
+): RecordFilter {
   const filter: Record<string, unknown> = {};
   for (const key of FILTER_KEYS) {
     const param = paramOf(key);

@@ -31,7 +31,11 @@ export class WaitTimeoutError extends Error {
   }
 }
 
-export type RecordStats = Record<Outcome, number> & { total: number; kept: number; dropped: number };
+/**
+ * The counts by outcome leave flush markers out: a sender's deliberate probe is no rejection.
+ * `markers` counts them apart; `total` is every record, markers too (the last sequence number).
+ */
+export type RecordStats = Record<Outcome, number> & { markers: number; total: number; kept: number; dropped: number };
 
 interface Waiter {
   matches: (r: StoredRecord) => boolean;
@@ -51,6 +55,7 @@ export class Recorder extends EventEmitter {
   /** 'record' listeners, counted as they come and go: listenerCount() per record cost more than storing it. */
   private recordListeners = 0;
   private readonly counts: Record<Outcome, number> = { accepted: 0, rejected: 0, discarded: 0, incomplete: 0 };
+  private markers = 0;
   private readonly waiters = new Set<Waiter>();
   private sink: JsonlSink | null;
 
@@ -96,7 +101,7 @@ export class Recorder extends EventEmitter {
   }
 
   add(input: RecordInput): StoredRecord {
-    this.counts[input.outcome]++;
+    this.count(input);
     return this.readBack(this.store.push(input, Date.now()));
   }
 
@@ -106,14 +111,19 @@ export class Recorder extends EventEmitter {
    * paths call this, and a million records cost the garbage collector nothing each.
    */
   push(input: RecordInput): number {
-    this.counts[input.outcome]++;
+    this.count(input);
     return this.watched(this.store.push(input, Date.now()));
   }
 
   /** `push` for a decoded binary frame: its bytes are copied without views being made of it. */
   pushFrame(input: FrameRecordInput): number {
-    this.counts[input.outcome]++;
+    this.count(input);
     return this.watched(this.store.pushFrame(input));
+  }
+
+  private count(input: RecordInput | FrameRecordInput): void {
+    if (input.marker === true) this.markers++;
+    else this.counts[input.outcome]++;
   }
 
   /**
@@ -187,7 +197,9 @@ export class Recorder extends EventEmitter {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
         // The newest records: what a failed wait most likely missed by.
-        const seen = this.find().slice(-50).map((r) => r.toJSON());
+        const seen = this.find()
+          .slice(-50)
+          .map((r) => r.toJSON());
         reject(
           new WaitTimeoutError(
             `waited ${timeoutMs} ms for ${count} record(s) matching ${JSON.stringify(filter)}; ${waiter.found.length} matched, ${this.size} kept`,
@@ -206,7 +218,7 @@ export class Recorder extends EventEmitter {
   }
 
   stats(): RecordStats {
-    return { ...this.counts, total: this.lastSeq, kept: this.size, dropped: this.store.dropped };
+    return { ...this.counts, markers: this.markers, total: this.lastSeq, kept: this.size, dropped: this.store.dropped };
   }
 
   /** Writes what the JSONL file is owed; safe to call from a signal handler. */

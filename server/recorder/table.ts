@@ -6,7 +6,8 @@ export function alertOf(payloadJson: unknown): string | null {
   if (aps === null || typeof aps !== 'object') return null;
   const alert = (aps as { alert?: unknown }).alert;
   if (typeof alert === 'string') return alert;
-  if (alert !== null && typeof alert === 'object' && typeof (alert as { body?: unknown }).body === 'string') return (alert as { body: string }).body;
+  if (alert !== null && typeof alert === 'object' && typeof (alert as { body?: unknown }).body === 'string')
+    return (alert as { body: string }).body;
   return null;
 }
 
@@ -28,6 +29,14 @@ function alertCell(record: NotificationRecord): string {
   return '-';
 }
 
+/** Long reasons are cut here: the whole reason is in the record's JSON. */
+const REASON_WIDTH = 100;
+
+function reasonCell(record: NotificationRecord): string {
+  if (record.marker === true) return "flush marker: a sender's deliberate probe, not a rejection";
+  return record.reason === null || record.reason === undefined ? '-' : clip(record.reason, REASON_WIDTH);
+}
+
 export interface RecordTableOptions {
   /** Rows shown at most; the newest are kept. Default 20. */
   max?: number;
@@ -37,7 +46,7 @@ export interface RecordTableOptions {
 }
 
 /**
- * A compact, aligned table of records (seq, outcome, token, identifier, status, alert) for
+ * A compact, aligned table of records (seq, outcome, token, identifier, status, alert, reason) for
  * failure messages and the CLI: what the simulator actually has.
  */
 export function formatRecordTable(records: readonly NotificationRecord[], options: RecordTableOptions = {}): string {
@@ -45,7 +54,7 @@ export function formatRecordTable(records: readonly NotificationRecord[], option
   if (records.length === 0) return `${indent}(no records)`;
   const max = options.max ?? 20;
   const shown = records.length > max ? records.slice(records.length - max) : records;
-  const header = ['seq', 'outcome', 'token', 'id', 'status', 'alert'];
+  const header = ['seq', 'outcome', 'token', 'id', 'status', 'alert', 'reason'];
   if (options.note) header.push(options.note.title);
   const rows = shown.map((r) => {
     const row = [
@@ -55,6 +64,7 @@ export function formatRecordTable(records: readonly NotificationRecord[], option
       r.identifier === null ? '-' : String(r.identifier),
       r.status === null ? '-' : `${r.status} ${r.statusName ?? ''}`.trim(),
       alertCell(r),
+      reasonCell(r),
     ];
     if (options.note) row.push(options.note.cell(r));
     return row;

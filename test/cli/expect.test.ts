@@ -45,8 +45,8 @@ describe('apns-mock expect: the records match (exit 0)', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('ok: 2 records match (wanted at least 2 accepted record(s) with token aaaaaaaa…aaaaaaaa):');
     expect(lines.slice(2).map((l) => l.trim().split(/\s{2,}/))).toEqual([
-      [seq[0], 'accepted', 'aaaaaaaa…aaaaaaaa', '1', '-', '"n1"'],
-      [seq[2], 'accepted', 'aaaaaaaa…aaaaaaaa', '3', '-', '"n3"'],
+      [seq[0], 'accepted', 'aaaaaaaa…aaaaaaaa', '1', '-', '"n1"', '-'],
+      [seq[2], 'accepted', 'aaaaaaaa…aaaaaaaa', '3', '-', '"n3"', '-'],
     ]);
   });
 
@@ -115,9 +115,9 @@ describe('apns-mock expect: they do not (exit 1)', () => {
     expect(lines[1]).toBe('Matching:');
     expect(lines[5]).toBe('What the simulator has:');
     expect(lines.slice(7).map((l) => l.trim().split(/\s{2,}/))).toEqual([
-      [seq[0], 'accepted', 'aaaaaaaa…aaaaaaaa', '1', '-', '"n1"'],
-      [seq[1], 'accepted', 'bbbbbbbb…bbbbbbbb', '2', '-', '"n2"'],
-      [seq[2], 'accepted', 'aaaaaaaa…aaaaaaaa', '3', '-', '"the last"'],
+      [seq[0], 'accepted', 'aaaaaaaa…aaaaaaaa', '1', '-', '"n1"', '-'],
+      [seq[1], 'accepted', 'bbbbbbbb…bbbbbbbb', '2', '-', '"n2"', '-'],
+      [seq[2], 'accepted', 'aaaaaaaa…aaaaaaaa', '3', '-', '"the last"', '-'],
     ]);
   });
 
@@ -149,7 +149,7 @@ describe('apns-mock expect: they do not (exit 1)', () => {
     await sim.waitFor({}, { count: 2 });
     const more = await expectCli(['--count', '1', '--exact', '--timeout', '1s']);
     expect(more.code).toBe(1);
-    expect(more.stdout.split('\n')[0]).toBe('not matched: wanted exactly 1 accepted record(s); 2 match:');
+    expect(more.stdout.split('\n')[0]).toBe('not matched: wanted exactly 1 accepted record(s); more than 1 match:');
     expect((await expectCli(['--count', '2', '--exact', '--timeout', '1s'])).code).toBe(0);
   });
 });

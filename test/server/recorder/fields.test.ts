@@ -20,7 +20,7 @@ import {
   type NotificationRecord,
 } from '../../../server/recorder/index.js';
 import { RECORD_COLUMNS, RECORD_RARE } from '../../../server/recorder/fields.js';
-import { optionOf, recordFilterFromOptions } from '../../../cli/expect/filter-options.js';
+import { optionOf, recordFilterFromOptions } from '../../../cli/shared/filter-options.js';
 
 const binary: ConnectionInfo = { id: 3, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };
 const h2: ConnectionInfo = { id: 4, protocol: 'http2', peer: '127.0.0.1:2', topic: null, environment: 'production' };
@@ -73,6 +73,10 @@ function recorded(): Recorder {
     http2,
   });
   recorder.push({ connection: binary, command: 1, bytes: Buffer.from('01', 'hex'), outcome: 'incomplete' });
+  // A sender's flush marker, and a payload that is not JSON.
+  recorder.push({ connection: binary, command: 1, bytes: Buffer.from('01000000000000000000000000', 'hex'), outcome: 'rejected', status: 2, marker: true });
+  const text = Buffer.from('plain text');
+  recorder.push({ connection: binary, command: 0, bytes: text, token: Buffer.alloc(32, 0xef), payload: text, outcome: 'accepted' });
   return recorder;
 }
 
@@ -141,9 +145,20 @@ const typed: Record<FilterKey, string> = {
   priority: '',
   protocol: 'http2',
   apnsId: http2.apnsId.toLowerCase(),
+  alert: 'voi',
+  reason: '',
+  marker: 'false',
+  warned: 'false',
 };
 /** The same for the frame (seq 1), for the filters the HTTP/2 record has no value of. */
-const typedForFrame: Partial<Record<FilterKey, string>> = { identifier: '9', command: '2', priority: '5' };
+const typedForFrame: Partial<Record<FilterKey, string>> = { identifier: '9', command: '2', priority: '5', reason: '/^bad/' };
+/** A record's own value for the filters whose field is not the value itself. */
+const ownValue: Partial<Record<FilterKey, (record: NotificationRecord) => unknown>> = {
+  apnsId: (r) => r.http2!.apnsId,
+  since: (r) => r.seq - 1,
+  alert: (r) => (r.payloadJson as { aps: { alert: string } }).aps.alert,
+  warned: (r) => r.warnings.length > 0,
+};
 
 describe('every filter of the table', () => {
   const json = recorded().list();
@@ -171,7 +186,7 @@ describe('every filter of the table', () => {
     it(`${key}: the library takes the record's own value`, () => {
       const record = json[seq - 1] as NotificationRecord & Record<string, unknown>;
       const field = RECORD_FILTERS[key].field;
-      const own = key === 'apnsId' ? record.http2!.apnsId : key === 'since' ? record.seq - 1 : record[field];
+      const own = ownValue[key]?.(record) ?? record[field];
       expect(json.filter(compileJsonFilter({ [key]: own })).map((r) => r.seq)).toContain(seq);
     });
   }
@@ -184,6 +199,9 @@ describe('every filter of the table', () => {
     ['identifier=1.5', /^query parameter identifier must be an integer >= 0/],
     ['command=x', /^query parameter command must be an integer >= 0/],
     ['protocol=spdy', /^query parameter protocol must be binary or http2; got "spdy"$/],
+    ['marker=maybe', /^query parameter marker must be true or false; got "maybe"$/],
+    ['reason=/(/', /^query parameter reason is not a valid \/regex\/: /],
+    [`alert=${'x'.repeat(201)}`, /^query parameter alert must be at most 200 characters; got 201$/],
   ];
   for (const [query, message] of refused) {
     it(`refuses ${query} with a RecordFilterError that says why`, () => {

@@ -35,6 +35,14 @@ export interface ExplainedVerdict {
   statusName: string | null;
   /** The identifier the gateway would echo (command 1 and 2); null for command 0 and unreadable frames. */
   identifier: number | null;
+  /**
+   * The identifier the frame carries (command 1, or command 2's item 3), null when it has none:
+   * it differs from `identifier` when the error response echoes 0 (a frame judged at its header,
+   * a missing token).
+   */
+  frameIdentifier: number | null;
+  /** Set when strict mode decided the rejection (a payload warning; Apple documented no status for it). */
+  strictMode?: true;
   reason: string;
   hints: string[];
   /** Hex of the 6-byte error response the gateway sends, or null when Apple closes silently (command 0, unknown command, incomplete). */
@@ -369,6 +377,15 @@ function problemField(layout: Layout, field: FrameField, command: number, bytes:
   }
 }
 
+/** Command 2's payload item when it declares more than the limit: the reason a frame is over the largest valid length. */
+function oversizedPayload(layout: Layout, command: number, limits: Limits): { header: ExplainedField; words: string } | null {
+  if (command !== Command.Frame) return null;
+  const item = layout.items.find((i) => i.id === ItemId.Payload);
+  const declared = (item?.header.value as { length?: number } | undefined)?.length;
+  if (item === undefined || declared === undefined || declared <= limits.framePayload) return null;
+  return { header: item.header, words: `payload ${fmt(declared)} bytes, limit ${fmt(limits.framePayload)}` };
+}
+
 /** Where a JSON object that starts at `from` closes, reading strings and escapes; -1 when it does not close before `to`. */
 function objectEnd(bytes: Buffer, from: number, to: number): number {
   let depth = 0;
@@ -566,10 +583,22 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
     command,
     commandName: known ? COMMAND_LABEL[command] : null,
     fields: layout.fields,
-    verdict: { outcome: 'incomplete', status: null, statusName: null, identifier: null, reason: '', hints: [], errorResponse: null },
+    verdict: {
+      outcome: 'incomplete',
+      status: null,
+      statusName: null,
+      identifier: null,
+      frameIdentifier: null,
+      reason: '',
+      hints: [],
+      errorResponse: null,
+    },
   };
   const verdict = frame.verdict;
-  const identifierField = layout.fields.find((f) => f.name === 'identifier' && typeof f.value === 'number');
+  const identifierField =
+    layout.fields.find((f) => f.name === 'identifier' && typeof f.value === 'number') ??
+    layout.items.find((i) => i.id === ItemId.Identifier && typeof i.data?.value === 'number')?.data;
+  if (command !== Command.Simple && identifierField) verdict.frameIdentifier = identifierField.value as number;
   const payload = wholePayload(layout, command);
   if (payload) {
     const priorityItem = layout.items.find((i) => i.id === ItemId.Priority)?.data?.value;
@@ -603,6 +632,12 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
       verdict.identifier = event.command === Command.Simple ? null : result.identifier;
       verdict.reason = result.reason;
       mark(problemField(layout, result.field, command, bytes, start, limits), result.reason);
+      if (ctx.strict && result.field === 'payload' && (frame.payload?.warnings.length ?? 0) > 0) {
+        // Apple rejected none of these; the status is the simulator's, and the words say so.
+        verdict.strictMode = true;
+        verdict.reason = `${result.reason} (status ${result.status} ${result.statusName} is the simulator's choice: Apple documented no status for it)`;
+        verdict.hints.push('strict mode decided this: without --strict (the gateway without strict mode) the frame is accepted with a warning');
+      }
     }
   } else if (event instanceof UnknownCommandError) {
     verdict.outcome = 'unparsable';
@@ -620,7 +655,12 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
     verdict.statusName = event.status === null ? null : statusName(event.status);
     verdict.identifier = command === Command.Simple ? null : event.identifier;
     verdict.reason = event.message;
-    mark(problemField(layout, event.field, command, bytes, start, limits), event.message);
+    const oversized = event.field === 'frameLength' ? oversizedPayload(layout, command, limits) : null;
+    if (oversized !== null) {
+      // The frame is too long because its payload is: the payload is what the sender must fix.
+      verdict.reason = `${oversized.words}; ${event.message}`;
+      mark(oversized.header, oversized.words);
+    } else mark(problemField(layout, event.field, command, bytes, start, limits), event.message);
     if (layout.cut) {
       verdict.hints.push(`the input ends inside this frame (${describeCut(layout, layout.cut)}); the gateway rejects it without waiting for the rest`);
     }
@@ -640,6 +680,14 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
     if (cutField) cutField.problem = problem;
     else layout.fields.push({ name: cut.name, offset: cut.offset, length: 0, hex: '', meaning: `${plural(cut.expected, 'byte')} expected`, problem });
     verdict.hints.push('a connection that closes inside a frame leaves it incomplete: the gateway sends nothing and records the bytes that arrived');
+  }
+
+  if (verdict.frameIdentifier !== null && verdict.identifier !== null && verdict.frameIdentifier !== verdict.identifier) {
+    const why =
+      event instanceof BinaryProtocolError && event.field === 'frameLength'
+        ? 'the gateway judges the frame length at the header, before it reads the items'
+        : 'Apple answered a frame without a device token with identifier 0';
+    verdict.hints.push(`the frame's identifier is ${verdict.frameIdentifier}, but the error response carries ${verdict.identifier}: ${why}`);
   }
 
   if (verdict.outcome === 'rejected' && verdict.status !== null) {
@@ -756,15 +804,19 @@ function verdictLine(frame: ExplainedFrame, c: Palette): string {
       return `${c.good('ACCEPTED')}${id}; the gateway sends nothing back`;
     }
     case 'rejected': {
-      const id = v.identifier === null ? '' : `, identifier ${v.identifier}`;
+      const own = v.frameIdentifier ?? v.identifier;
+      const echoed = v.identifier !== null && own !== v.identifier ? ` (echoed as ${v.identifier})` : '';
+      const id = own === null ? '' : `, identifier ${own}${echoed}`;
       const response =
         v.errorResponse === null
           ? 'no error response: the gateway closes the connection'
           : `error response ${spacedHex(Buffer.from(v.errorResponse, 'hex'))}, then the gateway closes the connection`;
-      return `${c.bad('REJECTED')} status ${v.status} ${v.statusName}${id}; ${response}`;
+      return `${c.bad('REJECTED')} status ${v.status} ${v.statusName}${v.strictMode ? ' (strict mode)' : ''}${id}; ${response}`;
     }
-    case 'incomplete':
-      return `${c.warn('INCOMPLETE')}; the gateway sends nothing and waits for the rest`;
+    case 'incomplete': {
+      const id = v.frameIdentifier === null ? '' : `, identifier ${v.frameIdentifier}`;
+      return `${c.warn('INCOMPLETE')}${id}; the gateway sends nothing and waits for the rest`;
+    }
     case 'unparsable':
       return `${c.bad('UNPARSABLE')}; no error response: the gateway closes the connection`;
   }

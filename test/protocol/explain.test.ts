@@ -283,3 +283,55 @@ describe('explain on several frames', () => {
     expect(explain(Buffer.alloc(0))).toEqual({ frames: [], accepted: false, summary: 'no bytes: nothing to explain' });
   });
 });
+
+describe('explain blames the field the sender must fix', () => {
+  const token = Buffer.alloc(32, 0x5a);
+  const id = (n: number) => Buffer.from([0, 0, 0, n]);
+
+  it('a command-2 frame with a 2,100-byte payload: the payload, not the frame length, with its identifier', () => {
+    const payload = Buffer.from(`{"aps":{"alert":"${'x'.repeat(2100 - 20)}"}}`);
+    expect(payload.length).toBe(2100);
+    const bytes = frame([
+      [1, token],
+      [2, payload],
+      [3, id(42)],
+      [4, Buffer.from([0, 0, 0, 0])],
+      [5, Buffer.from([10])],
+    ]);
+    const f = explain(bytes).frames[0];
+    const marked = f.fields.filter((x) => x.problem !== undefined);
+    expect(marked.map((x) => [x.name, x.offset, x.problem])).toEqual([['item header', 5 + 35, 'payload 2,100 bytes, limit 2,048']]);
+    expect(f.verdict).toMatchObject({ outcome: 'rejected', status: 7, identifier: 0, frameIdentifier: 42, errorResponse: '080700000000' });
+    expect(f.verdict.reason).toMatch(/^payload 2,100 bytes, limit 2,048; frame length is 2156 bytes/);
+    expect(f.verdict.hints).toContain(
+      "the frame's identifier is 42, but the error response carries 0: the gateway judges the frame length at the header, before it reads the items",
+    );
+    const text = formatExplanation(explain(bytes));
+    expect(text).toContain('REJECTED status 7 InvalidPayloadSize, identifier 42 (echoed as 0)');
+    expect(text).toContain('^ payload 2,100 bytes, limit 2,048');
+  });
+
+  it('shows the identifier of an incomplete command-2 frame', () => {
+    const whole = frame([
+      [3, id(9)],
+      [1, token],
+      [2, Buffer.from('{"aps":{}}')],
+    ]);
+    const f = explain(whole.subarray(0, whole.length - 4)).frames[0];
+    expect(f.verdict).toMatchObject({ outcome: 'incomplete', frameIdentifier: 9 });
+    expect(formatExplanation(explain(whole.subarray(0, whole.length - 4)))).toContain('INCOMPLETE, identifier 9;');
+  });
+
+  it("strict mode's rejection says strict mode decided it, and that status 7 is the simulator's choice", () => {
+    const bytes = frame([
+      [1, token],
+      [2, Buffer.from('not json')],
+      [3, id(30)],
+    ]);
+    expect(explain(bytes).frames[0].verdict).toMatchObject({ outcome: 'accepted', frameIdentifier: 30 });
+    const f = explain(bytes, { strict: true }).frames[0];
+    expect(f.verdict).toMatchObject({ outcome: 'rejected', status: 7, identifier: 30, strictMode: true });
+    expect(f.verdict.reason).toMatch(/^strict mode: payload is not valid JSON .*\(status 7 InvalidPayloadSize is the simulator's choice: Apple documented no status for it\)$/);
+    expect(formatExplanation(explain(bytes, { strict: true }))).toContain('REJECTED status 7 InvalidPayloadSize (strict mode), identifier 30;');
+  });
+});

@@ -241,7 +241,14 @@ class Layout {
     this.p = offset + ITEM_HEADER;
     const item: ItemLayout = { id, header, declaredEnd: offset + ITEM_HEADER + length };
     this.items.push(item);
-    const data = this.data(name, length, { name: 'item header', offset }, (view, whole) => describeItem(id, view, whole, length), [], bodyEnd);
+    const data = this.data(
+      name,
+      length,
+      { name: 'item header', offset },
+      (view, whole) => describeItem(id, view, whole, length),
+      [],
+      bodyEnd,
+    );
     if (data !== null) item.data = data;
     if (overrun) this.p = bodyEnd;
     return this.cut === null;
@@ -304,7 +311,13 @@ function layoutLegacy(bytes: Buffer, start: number, end: number, command: 0 | 1)
   const payloadLengthOffset = l.p;
   const payloadLength = l.uint('payload length', 2, (n) => `${plural(n, 'payload byte')} follow`, ['payload']);
   if (payloadLength === null) return l;
-  l.data('payload', payloadLength, { name: 'payload length', offset: payloadLengthOffset }, (v, w) => describePayload(v, w, payloadLength), []);
+  l.data(
+    'payload',
+    payloadLength,
+    { name: 'payload length', offset: payloadLengthOffset },
+    (v, w) => describePayload(v, w, payloadLength),
+    [],
+  );
   return l;
 }
 
@@ -316,7 +329,14 @@ function layoutFrame(bytes: Buffer, start: number, end: number): Layout {
   const bodyEnd = start + FRAME_HEADER + frameLength;
   while (l.p < bodyEnd) {
     if (l.p >= end) {
-      l.cut = { name: 'items', offset: l.p, expected: bodyEnd - l.p, arrived: 0, declaredBy: { name: 'frame length', offset: start + 1 }, after: [] };
+      l.cut = {
+        name: 'items',
+        offset: l.p,
+        expected: bodyEnd - l.p,
+        arrived: 0,
+        declaredBy: { name: 'frame length', offset: start + 1 },
+        after: [],
+      };
       break;
     }
     if (!l.item(bodyEnd)) break;
@@ -354,7 +374,14 @@ function failingItem(bytes: Buffer, start: number, items: readonly ItemLayout[],
   return items[items.length - 1];
 }
 
-function problemField(layout: Layout, field: FrameField, command: number, bytes: Buffer, start: number, limits: Limits): ExplainedField | undefined {
+function problemField(
+  layout: Layout,
+  field: FrameField,
+  command: number,
+  bytes: Buffer,
+  start: number,
+  limits: Limits,
+): ExplainedField | undefined {
   const byName = (name: string) => layout.fields.find((f) => f.name === name);
   const itemHeader = (id: number) => layout.items.find((i) => i.id === id)?.header;
   switch (field) {
@@ -537,7 +564,10 @@ function describeCut(layout: Layout, cut: Cut): string {
     const body = arrivedInFrame - FRAME_HEADER;
     text += `; the frame length field at offset ${frameLength.offset} says ${plural(frameLength.value, 'byte')} of items follow, ${fmt(body)} arrived`;
     if (cut.name !== 'items') {
-      const of = cut.declaredBy?.name === 'item header' ? `the ${plural(cut.expected, 'byte')} its item header declares` : plural(cut.expected, 'byte');
+      const of =
+        cut.declaredBy?.name === 'item header'
+          ? `the ${plural(cut.expected, 'byte')} its item header declares`
+          : plural(cut.expected, 'byte');
       text += `; it stops inside the ${cut.name} at offset ${cut.offset} (${fmt(cut.arrived)} of ${of})`;
     }
     return text;
@@ -624,7 +654,8 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
       for (const w of result.warnings) {
         verdict.hints.push(`warning: ${w.message}; accepted, but strict mode rejects it with status 7`);
       }
-      if (result.warnings.length > 0) verdict.reason += ` (${plural(result.warnings.length, 'warning')}: ${result.warnings.map((w) => w.message).join('; ')})`;
+      if (result.warnings.length > 0)
+        verdict.reason += ` (${plural(result.warnings.length, 'warning')}: ${result.warnings.map((w) => w.message).join('; ')})`;
     } else {
       verdict.outcome = 'rejected';
       verdict.status = result.status;
@@ -636,7 +667,9 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
         // Apple rejected none of these; the status is the simulator's, and the words say so.
         verdict.strictMode = true;
         verdict.reason = `${result.reason} (status ${result.status} ${result.statusName} is the simulator's choice: Apple documented no status for it)`;
-        verdict.hints.push('strict mode decided this: without --strict (the gateway without strict mode) the frame is accepted with a warning');
+        verdict.hints.push(
+          'strict mode decided this: without --strict (the gateway without strict mode) the frame is accepted with a warning',
+        );
       }
     }
   } else if (event instanceof UnknownCommandError) {
@@ -648,7 +681,10 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
     } else if (command === OPEN_BRACE || (command >= 0x20 && command < 0x7f)) {
       verdict.hints.push(`the byte reads as the character '${String.fromCharCode(command)}': text where a frame's command byte should be`);
     }
-    if (end - start > 1) verdict.hints.push(`the ${plural(end - start - 1, 'byte')} after it cannot be framed: the gateway stops reading and closes the connection`);
+    if (end - start > 1)
+      verdict.hints.push(
+        `the ${plural(end - start - 1, 'byte')} after it cannot be framed: the gateway stops reading and closes the connection`,
+      );
   } else if (event instanceof BinaryProtocolError) {
     verdict.outcome = 'rejected';
     verdict.status = event.status;
@@ -662,7 +698,9 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
       mark(oversized.header, oversized.words);
     } else mark(problemField(layout, event.field, command, bytes, start, limits), event.message);
     if (layout.cut) {
-      verdict.hints.push(`the input ends inside this frame (${describeCut(layout, layout.cut)}); the gateway rejects it without waiting for the rest`);
+      verdict.hints.push(
+        `the input ends inside this frame (${describeCut(layout, layout.cut)}); the gateway rejects it without waiting for the rest`,
+      );
     }
   } else {
     verdict.outcome = 'incomplete';
@@ -678,8 +716,18 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
     const cutField = layout.fields.find((f) => f.offset === cut.offset && f.name === cut.name);
     const problem = `the input ends here: ${fmt(cut.arrived)} of ${plural(cut.expected, 'byte')} arrived`;
     if (cutField) cutField.problem = problem;
-    else layout.fields.push({ name: cut.name, offset: cut.offset, length: 0, hex: '', meaning: `${plural(cut.expected, 'byte')} expected`, problem });
-    verdict.hints.push('a connection that closes inside a frame leaves it incomplete: the gateway sends nothing and records the bytes that arrived');
+    else
+      layout.fields.push({
+        name: cut.name,
+        offset: cut.offset,
+        length: 0,
+        hex: '',
+        meaning: `${plural(cut.expected, 'byte')} expected`,
+        problem,
+      });
+    verdict.hints.push(
+      'a connection that closes inside a frame leaves it incomplete: the gateway sends nothing and records the bytes that arrived',
+    );
   }
 
   if (verdict.frameIdentifier !== null && verdict.identifier !== null && verdict.frameIdentifier !== verdict.identifier) {
@@ -687,7 +735,9 @@ function explainFrame(ctx: FrameContext, event: DecodeEvent | IncompleteFrame): 
       event instanceof BinaryProtocolError && event.field === 'frameLength'
         ? 'the gateway judges the frame length at the header, before it reads the items'
         : 'Apple answered a frame without a device token with identifier 0';
-    verdict.hints.push(`the frame's identifier is ${verdict.frameIdentifier}, but the error response carries ${verdict.identifier}: ${why}`);
+    verdict.hints.push(
+      `the frame's identifier is ${verdict.frameIdentifier}, but the error response carries ${verdict.identifier}: ${why}`,
+    );
   }
 
   if (verdict.outcome === 'rejected' && verdict.status !== null) {
@@ -769,7 +819,6 @@ export function explain(input: Buffer | Uint8Array, options: ExplainOptions = {}
   };
 }
 
-
 const BYTES_PER_LINE = 16;
 /** Longer fields show their first lines only; the JSON output keeps every byte. */
 const MAX_HEX_LINES = 2;
@@ -838,9 +887,14 @@ export function formatExplanation(e: Explanation, options: { color?: boolean } =
   const hexWidth = BYTES_PER_LINE * 3 - 1;
   e.frames.forEach((frame, index) => {
     const nameWidth = Math.max(5, ...frame.fields.map((f) => f.name.length));
-    const command = frame.command === null ? 'no command byte' : `command ${frame.command}${frame.commandName ? ` (${frame.commandName})` : ' (unknown)'}`;
+    const command =
+      frame.command === null
+        ? 'no command byte'
+        : `command ${frame.command}${frame.commandName ? ` (${frame.commandName})` : ' (unknown)'}`;
     out.push(c.bold(`frame ${index + 1} at offset ${frame.offset}: ${command}, ${plural(frame.length, 'byte')}`));
-    out.push(c.dim(`  ${' '.repeat(2)}${'offset'.padStart(offsetWidth)}  ${'bytes'.padEnd(hexWidth)}  ${'field'.padEnd(nameWidth)}  meaning`));
+    out.push(
+      c.dim(`  ${' '.repeat(2)}${'offset'.padStart(offsetWidth)}  ${'bytes'.padEnd(hexWidth)}  ${'field'.padEnd(nameWidth)}  meaning`),
+    );
     const blank = ' '.repeat(4 + offsetWidth + 2);
     for (const field of frame.fields) {
       const { lines, hidden } = hexLines(field.hex);

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError, parseDuration, parsePort } from '../shared/usage.js';
+import { LOG_MODES, defaultLogMode, type LogMode } from './log.js';
 
 interface ServeArgs {
   host: string;
@@ -27,6 +28,8 @@ interface ServeArgs {
   'max-records': number;
   json: boolean;
   detach: boolean;
+  log?: string;
+  'control-host': string[];
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -39,30 +42,72 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('feedback-port', { type: 'number', default: 2196, describe: 'Feedback service port (0: a free port)' })
       .option('control-port', { type: 'number', default: 2198, describe: 'Control API port (0: a free port)' })
       .option('http2-port', { type: 'number', default: 2197, describe: 'HTTP/2 provider API port (0: a free port)' })
-      .option('max-streams', { type: 'number', default: 1000, describe: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS once authenticated (1 before a valid provider token)' })
-      .option('token-update-interval', { type: 'string', default: '20m', describe: 'HTTP/2: a new provider token more often than this on a connection gets TooManyProviderTokenUpdates' })
+      .option('max-streams', {
+        type: 'number',
+        default: 1000,
+        describe: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS once authenticated (1 before a valid provider token)',
+      })
+      .option('token-update-interval', {
+        type: 'string',
+        default: '20m',
+        describe: 'HTTP/2: a new provider token more often than this on a connection gets TooManyProviderTokenUpdates',
+      })
       .option('control-token', { type: 'string', describe: 'Bearer token the control API requires (needed off loopback)' })
       .option('state', { type: 'string', default: '.apns-mock', describe: 'State directory: CA, server and provider certificates' })
-      .option('topic', { type: 'string', default: 'com.example.app', describe: 'Topic of the provider certificate written to the state directory' })
+      .option('topic', {
+        type: 'string',
+        default: 'com.example.app',
+        describe: 'Topic of the provider certificate written to the state directory',
+      })
       .option('scenario', { type: 'string', describe: 'JSON file of rules, devices and uninstalled tokens' })
       .option('record', { type: 'string', describe: 'Append every record to this JSON Lines file' })
       .option('strict', { type: 'boolean', default: false, describe: 'Reject payload warnings (not JSON, no aps, ...) with status 7' })
       .option('strict-devices', { type: 'boolean', default: false, describe: 'Only registered device tokens are valid (others: status 8)' })
       .option('error-delay', { type: 'string', default: '0', describe: 'Delay before an error response (Apple: 85-800ms)' })
       .option('idle-timeout', { type: 'string', default: '0', describe: 'Close connections idle this long (0: never)' })
-      .option('frame-timeout', { type: 'string', default: '30s', describe: 'Close a binary connection whose frame is still incomplete this long after its first bytes (0: never)' })
-      .option('certificate-alerts', { type: 'boolean', default: false, describe: 'Answer expired, unknown-CA and not-yet-valid provider certificates with their TLS alert (handshakes then use TLS 1.2)' })
-      .option('client-auth', { type: 'string', default: 'require', choices: ['require', 'request', 'none'], describe: 'Client certificates' })
-      .option('environment', { type: 'string', choices: ['development', 'production'], describe: 'Drop certificates of the other environment, as Apple did; the HTTP/2 API plays this environment (default development)' })
+      .option('frame-timeout', {
+        type: 'string',
+        default: '30s',
+        describe: 'Close a binary connection whose frame is still incomplete this long after its first bytes (0: never)',
+      })
+      .option('certificate-alerts', {
+        type: 'boolean',
+        default: false,
+        describe: 'Answer expired, unknown-CA and not-yet-valid provider certificates with their TLS alert (handshakes then use TLS 1.2)',
+      })
+      .option('client-auth', {
+        type: 'string',
+        default: 'require',
+        choices: ['require', 'request', 'none'],
+        describe: 'Client certificates',
+      })
+      .option('environment', {
+        type: 'string',
+        choices: ['development', 'production'],
+        describe: 'Drop certificates of the other environment, as Apple did; the HTTP/2 API plays this environment (default development)',
+      })
       .option('legacy-payload-limit', { type: 'number', default: 256, describe: 'Largest payload for commands 0 and 1' })
       .option('payload-limit', { type: 'number', default: 2048, describe: 'Largest payload for command 2 (4096 for VoIP)' })
       .option('max-records', { type: 'number', default: 100_000, describe: 'Records kept in memory' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON line with ports and paths first' })
+      .option('log', {
+        type: 'string',
+        choices: LOG_MODES,
+        describe:
+          'What happens, on stdout: each (a line per connection, notification and refusal; default on a terminal), ' +
+          'summary (counts every 5 s when they changed, and refusals; default otherwise), none',
+      })
+      .option('control-host', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Another Host name the control API answers (name or name:port; repeatable): a proxy or a container name',
+      })
       .option('detach', {
         type: 'boolean',
         default: false,
         describe: "Run in the background: print the --json line once every listener is ready and exit ('apns-mock stop' stops it)",
-      }) as unknown as Argv<ServeArgs>,
+      }),
   handler: async (args) => {
     const ports = {
       port: parsePort(args.port, 'port'),
@@ -70,10 +115,21 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       controlPort: parsePort(args['control-port'], 'control-port'),
       http2Port: parsePort(args['http2-port'], 'http2-port'),
     };
-    if (!Number.isInteger(args['max-streams']) || args['max-streams'] < 1) throw new UsageError(`--max-streams must be a whole number >= 1; got ${args['max-streams']}`);
-    for (const [name, value] of [['legacy-payload-limit', args['legacy-payload-limit']], ['payload-limit', args['payload-limit']], ['max-records', args['max-records']]] as const) {
+    if (!Number.isInteger(args['max-streams']) || args['max-streams'] < 1)
+      throw new UsageError(`--max-streams must be a whole number >= 1; got ${args['max-streams']}`);
+    for (const [name, value] of [
+      ['legacy-payload-limit', args['legacy-payload-limit']],
+      ['payload-limit', args['payload-limit']],
+      ['max-records', args['max-records']],
+    ] as const) {
       if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a whole number >= 1; got ${value}`);
     }
+    const controlHosts = (args['control-host'] ?? []).map(String);
+    for (const name of controlHosts) {
+      if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(name))
+        throw new UsageError(`--control-host must be a host name or name:port; got "${name}"`);
+    }
+    if (Array.isArray(args.log)) throw new UsageError('--log was given more than once; give it once');
     if (args.detach) {
       const { serveDetached } = await import('./detach.js');
       return serveDetached(args.state, process.argv.slice(2));
@@ -97,6 +153,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       gatewayEnvironment: (args.environment as 'development' | 'production' | undefined) ?? null,
       limits: { legacyPayload: args['legacy-payload-limit'], framePayload: args['payload-limit'] },
       maxRecords: args['max-records'],
+      controlAllowedHosts: controlHosts.length > 0 ? controlHosts : undefined,
+      log: (args.log as LogMode | undefined) ?? defaultLogMode(process.stdout.isTTY === true),
       http2: {
         environment: (args.environment as 'development' | 'production' | undefined) ?? 'development',
         maxConcurrentStreams: args['max-streams'],

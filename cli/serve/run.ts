@@ -2,12 +2,15 @@ import { join, relative } from 'node:path';
 import { startSimulator, writeProviderBundle, RuleError, type SimulatorOptions } from '../../server/index.js';
 import { RecordFileError, type SinkState } from '../../server/recorder/jsonl.js';
 import { UsageError } from '../shared/usage.js';
+import { followSimulator, type LogMode } from './log.js';
 import { watchParent } from './parent-watch.js';
 
 export interface ServeOptions extends SimulatorOptions {
   state: string;
   topic: string;
   json: boolean;
+  /** What happens while it runs, on stdout. Default none (a library caller has its own events). */
+  log?: LogMode;
 }
 
 const shown = (path: string) => {
@@ -17,6 +20,10 @@ const shown = (path: string) => {
 
 /** `apns-mock serve`: runs until SIGINT or SIGTERM, then flushes the records and closes. */
 export async function serve(options: ServeOptions): Promise<void> {
+  // Who the parent and grandparent are is read before anything is printed: a wrapper killed
+  // as soon as the first line appears would otherwise be gone before it was known.
+  let stop: (why: string) => Promise<void> = () => process.exit(0);
+  watchParent(() => void stop('its parent ending'));
   let sim;
   try {
     sim = await startSimulator(options);
@@ -24,9 +31,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-      throw new UsageError(`cannot listen on ${address ?? options.host}:${port ?? '?'} (${code}); pick other ports with --port, --feedback-port, --http2-port and --control-port (0: a free one)`);
+      throw new UsageError(
+        `cannot listen on ${address ?? options.host}:${port ?? '?'} (${code}); pick other ports with --port, --feedback-port, --http2-port and --control-port (0: a free one)`,
+      );
     }
-    if (error instanceof RuleError || (error instanceof Error && error.message.includes('control token'))) throw new UsageError(error.message);
+    if (error instanceof RuleError || (error instanceof Error && error.message.includes('control token')))
+      throw new UsageError(error.message);
     if (error instanceof RecordFileError) {
       // A path, not a usage mistake: the one line says what to fix, without the --help hint.
       process.stderr.write(`apns-mock: ${error.message}\n`);
@@ -41,8 +51,20 @@ export async function serve(options: ServeOptions): Promise<void> {
         `records go on in memory and in the control API\n`,
     );
   });
-  const client = await writeProviderBundle(join(sim.state, 'client'), sim.credentials, { cert: sim.credentials.ca, key: '' }, { baseName: sim.credentials.topic });
-  const facts = { ...sim.describe(), cert: client.cert, key: client.key, p12: client.p12, passphrase: client.passphrase, topic: sim.credentials.topic };
+  const client = await writeProviderBundle(
+    join(sim.state, 'client'),
+    sim.credentials,
+    { cert: sim.credentials.ca, key: '' },
+    { baseName: sim.credentials.topic },
+  );
+  const facts = {
+    ...sim.describe(),
+    cert: client.cert,
+    key: client.key,
+    p12: client.p12,
+    passphrase: client.passphrase,
+    topic: sim.credentials.topic,
+  };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(facts)}\n`);
   } else {
@@ -54,9 +76,13 @@ export async function serve(options: ServeOptions): Promise<void> {
         `apns-mock-gateway is running`,
         `  binary gateway   ${h}:${sim.ports.gateway}   (Apple: gateway.sandbox.push.apple.com:2195)`,
         `  feedback         ${h}:${sim.ports.feedback}   (Apple: feedback.sandbox.push.apple.com:2196)`,
-        sim.ports.http2 === null ? `  HTTP/2 API       off` : `  HTTP/2 API       ${h}:${sim.ports.http2}   (Apple: api.sandbox.push.apple.com:443 or 2197)`,
+        sim.ports.http2 === null
+          ? `  HTTP/2 API       off`
+          : `  HTTP/2 API       ${h}:${sim.ports.http2}   (Apple: api.sandbox.push.apple.com:443 or 2197)`,
         sim.controlUrl ? `  control API      ${sim.controlUrl}` : `  control API      off`,
-        sim.controlUrl ? `  inspector        ${sim.controlUrl}/${options.controlToken ? '#token=<control token>' : ''}   (open in a browser)` : `  inspector        off (it is served by the control API)`,
+        sim.controlUrl
+          ? `  inspector        ${sim.controlUrl}/${options.controlToken ? '#token=<control token>' : ''}   (open in a browser)`
+          : `  inspector        off (it is served by the control API)`,
         ``,
         `  CA to trust      ${shown(sim.caPath)}`,
         `  provider cert    ${shown(client.cert)}  (topic ${sim.credentials.topic}, ${sim.credentials.environment})`,
@@ -82,15 +108,17 @@ export async function serve(options: ServeOptions): Promise<void> {
         `Another provider certificate:`,
         `  npx apns-mock certs --topic com.your.app --out ./certs${stateFlag}`,
         ``,
-        `Ctrl-C stops it.`,
+        `Ctrl-C stops it.${options.log === 'each' ? ' What happens is printed below (--log summary or --log none for less).' : ''}`,
         ``,
       ].join('\n'),
     );
   }
+  const unfollow = followSimulator(sim, options.log ?? 'none', (line) => process.stdout.write(`${line}\n`));
   let stopping = false;
-  const stop = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    unfollow();
     sim.recorder.flush();
     await sim.close();
     if (!options.json) process.stderr.write(`apns-mock: stopped on ${signal}; ${sim.recorder.stats().total} record(s)\n`);
@@ -98,5 +126,4 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  watchParent(() => void stop('its parent ending'));
 }

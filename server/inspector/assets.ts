@@ -8,7 +8,6 @@ import { prefersHtml } from './negotiate.js';
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'inspector.js': 'text/javascript; charset=utf-8',
-  'inspector.js.map': 'application/json; charset=utf-8',
   'inspector.css': 'text/css; charset=utf-8',
 };
 

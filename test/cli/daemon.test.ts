@@ -156,8 +156,9 @@ describe('serve --detach, status, stop', () => {
 async function serveUnder(
   command: string,
   args: string[],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ wrapper: ReturnType<typeof spawn>; facts: { gateway: number; control: number; http2: number } }> {
-  const wrapper = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wrapper = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   wrapper.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
@@ -173,15 +174,49 @@ async function serveUnder(
 }
 
 describe('a foreground serve whose wrapper is killed', () => {
-  it('stops and frees its ports when its parent process is killed (SIGKILL: no signal forwarded)', async () => {
+  it('stops and frees its ports when npx above it is killed (SIGKILL: no signal forwarded)', async () => {
     const state = join(dir, 'wrapped');
-    // A wrapper like npm: runs the CLI as its child and is then killed outright.
-    const script = `const { spawn } = require('node:child_process');
-spawn(process.execPath, ${JSON.stringify([CLI, 'serve', '--json', ...FREE_PORTS, '--state', state])}, { stdio: 'inherit' });`;
-    const { wrapper, facts } = await serveUnder(process.execPath, ['-e', script]);
+    // A wrapper like npx: a program of that name, with npm's variables, runs the CLI as its child and is then killed outright.
+    const npx = join(dir, 'npx');
+    await writeFile(
+      npx,
+      `const { spawn } = require('node:child_process');
+spawn(process.execPath, ${JSON.stringify([CLI, 'serve', '--json', ...FREE_PORTS, '--state', state])}, { stdio: 'inherit' });`,
+    );
+    const { wrapper, facts } = await serveUnder(process.execPath, [npx], { npm_command: 'exec' });
     expect(await listening(facts.gateway)).toBe(true);
     wrapper.kill('SIGKILL');
     for (const port of [facts.gateway, facts.control, facts.http2]) expect(await released(port)).toBe(true);
+  }, 30_000);
+
+  it('keeps running under nohup after the script that started it exits, even when npm ran that script', async () => {
+    const state = join(dir, 'nohup');
+    const out = join(dir, 'nohup.out');
+    const pidFile = join(dir, 'nohup.pid');
+    const command = [process.execPath, CLI, 'serve', '--json', ...FREE_PORTS, '--state', state].map((a) => `'${a}'`).join(' ');
+    // npm's variables are inherited from `npm run` above the script; npm itself is not the parent.
+    const script = spawn('sh', ['-c', `nohup ${command} > '${out}' 2>&1 & echo $! > '${pidFile}'`], {
+      env: { ...process.env, npm_lifecycle_event: 'ci', npm_command: 'run-script' },
+      stdio: 'ignore',
+    });
+    await once(script, 'exit');
+    let facts: { gateway: number; control: number } | null = null;
+    for (let i = 0; i < 200 && facts === null; i++) {
+      const line = (await readFile(out, 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith('{'));
+      if (line) facts = JSON.parse(line) as { gateway: number; control: number };
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    try {
+      expect(facts).not.toBeNull();
+      // The parent watch looks every second: three looks later it still runs.
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(alive(pid)).toBe(true);
+      expect(await listening(facts!.gateway)).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGTERM');
+    }
+    expect(await released(facts!.gateway)).toBe(true);
   }, 30_000);
 
   it('stops when `npm start` run by sh is killed, as `npm start &` then `kill $!` does', async () => {

@@ -74,7 +74,8 @@ export function routeRequest(method: string, path: string): Http2Route | Http2Re
   for (const { pattern, methods, route } of ROUTES) {
     const match = pattern.exec(path);
     if (match === null) continue;
-    if (!methods.includes(method)) return http2Rejection('MethodNotAllowed', `${method} is not allowed on ${path}; use ${methods.join(' or ')}`);
+    if (!methods.includes(method))
+      return http2Rejection('MethodNotAllowed', `${method} is not allowed on ${path}; use ${methods.join(' or ')}`);
     return route(match);
   }
   return http2Rejection('BadPath', `no endpoint ${JSON.stringify(path)}; notifications go to POST /3/device/<hex device token>`);
@@ -173,10 +174,14 @@ export interface DeviceRequest {
 }
 
 /** Step 5: apns-push-type, or the type the topic's suffix names, or alert. */
-export function checkPushType(headers: Readonly<Record<string, HeaderValue>>, topic: string | undefined): { pushType: PushType; given: boolean } | Http2Rejection {
+export function checkPushType(
+  headers: Readonly<Record<string, HeaderValue>>,
+  topic: string | undefined,
+): { pushType: PushType; given: boolean } | Http2Rejection {
   const given = headerValue(headers, Http2Header.PushType);
   if (given === undefined) return { pushType: (topic === undefined ? null : pushTypeOfTopic(topic)) ?? 'alert', given: false };
-  if (!isPushType(given)) return http2Rejection('InvalidPushType', `apns-push-type ${JSON.stringify(given)} is not one of ${PUSH_TYPES.join(', ')}`);
+  if (!isPushType(given))
+    return http2Rejection('InvalidPushType', `apns-push-type ${JSON.stringify(given)} is not one of ${PUSH_TYPES.join(', ')}`);
   return { pushType: given, given: true };
 }
 
@@ -196,11 +201,15 @@ export function checkTopic(given: string | undefined, pushType: PushType, author
   if (topic === undefined) {
     if (authority.kind === 'token') return http2Rejection('MissingTopic', 'apns-topic is required with token authentication');
     if (authority.several || authority.uid === null) {
-      return http2Rejection('MissingTopic', `the certificate allows several topics (${authority.topics.join(', ')}): name one in apns-topic`);
+      return http2Rejection(
+        'MissingTopic',
+        `the certificate allows several topics (${authority.topics.join(', ')}): name one in apns-topic`,
+      );
     }
     topic = authority.uid;
   }
-  if (topic === '' || BAD_TOPIC_CHARACTERS.test(topic)) return http2Rejection('BadTopic', `apns-topic ${JSON.stringify(topic)} is not a bundle id`);
+  if (topic === '' || BAD_TOPIC_CHARACTERS.test(topic))
+    return http2Rejection('BadTopic', `apns-topic ${JSON.stringify(topic)} is not a bundle id`);
   if (authority.kind === 'certificate' && !authority.topics.includes(topic)) {
     return http2Rejection('BadTopic', `the certificate does not allow topic ${topic}; it allows ${authority.topics.join(', ') || 'none'}`);
   }
@@ -215,7 +224,10 @@ export function checkTopic(given: string | undefined, pushType: PushType, author
     return http2Rejection('InvalidPushType', `topic ${topic} is for ${named} pushes, not ${pushType}`);
   }
   if (authority.kind === 'token' && authority.bundles !== null && !authority.bundles.includes(bundleOfTopic(topic))) {
-    return http2Rejection('TopicDisallowed', `the provider key is not for ${bundleOfTopic(topic)}; it serves ${authority.bundles.join(', ')}`);
+    return http2Rejection(
+      'TopicDisallowed',
+      `the provider key is not for ${bundleOfTopic(topic)}; it serves ${authority.bundles.join(', ')}`,
+    );
   }
   return topic;
 }
@@ -226,11 +238,15 @@ const DIGITS = /^\d+$/;
 export function checkApnsPriority(headers: Readonly<Record<string, HeaderValue>>, pushType: PushType): number | Http2Rejection {
   const given = headerValue(headers, Http2Header.Priority);
   if (given === undefined) {
-    return pushType === 'background' ? http2Rejection('BadPriority', 'a background push needs apns-priority 5 (the default is 10)') : HTTP2_DEFAULT_PRIORITY;
+    return pushType === 'background'
+      ? http2Rejection('BadPriority', 'a background push needs apns-priority 5 (the default is 10)')
+      : HTTP2_DEFAULT_PRIORITY;
   }
   const priority = DIGITS.test(given) ? Number(given) : NaN;
-  if (!HTTP2_PRIORITIES.includes(priority)) return http2Rejection('BadPriority', `apns-priority ${JSON.stringify(given)} is not 10, 5 or 1`);
-  if (pushType === 'background' && priority !== 5) return http2Rejection('BadPriority', `a background push needs apns-priority 5; got ${priority}`);
+  if (!HTTP2_PRIORITIES.includes(priority))
+    return http2Rejection('BadPriority', `apns-priority ${JSON.stringify(given)} is not 10, 5 or 1`);
+  if (pushType === 'background' && priority !== 5)
+    return http2Rejection('BadPriority', `a background push needs apns-priority 5; got ${priority}`);
   return priority;
 }
 
@@ -249,7 +265,9 @@ export function checkCollapseId(headers: Readonly<Record<string, HeaderValue>>):
   const given = headerValue(headers, Http2Header.CollapseId);
   if (given === undefined) return null;
   const bytes = Buffer.byteLength(given, 'utf8');
-  return bytes > COLLAPSE_ID_MAX_BYTES ? http2Rejection('BadCollapseId', `apns-collapse-id is ${bytes} bytes; at most ${COLLAPSE_ID_MAX_BYTES}`) : given;
+  return bytes > COLLAPSE_ID_MAX_BYTES
+    ? http2Rejection('BadCollapseId', `apns-collapse-id is ${bytes} bytes; at most ${COLLAPSE_ID_MAX_BYTES}`)
+    : given;
 }
 
 const HEX = /^[0-9a-fA-F]+$/;
@@ -257,10 +275,14 @@ const HEX = /^[0-9a-fA-F]+$/;
 /** Step 10: the token of the :path, as lower-case hex. */
 export function checkDeviceToken(token: string): string | Http2Rejection {
   if (token === '') return http2Rejection('MissingDeviceToken', 'the :path has no device token: POST /3/device/<hex device token>');
-  if (!HEX.test(token) || token.length % 2 !== 0) return http2Rejection('BadDeviceToken', `device token ${JSON.stringify(token)} is not hex`);
+  if (!HEX.test(token) || token.length % 2 !== 0)
+    return http2Rejection('BadDeviceToken', `device token ${JSON.stringify(token)} is not hex`);
   const bytes = token.length / 2;
   if (bytes < DEVICE_TOKEN_MIN_BYTES || bytes > DEVICE_TOKEN_MAX_BYTES) {
-    return http2Rejection('BadDeviceToken', `device token is ${bytes} bytes; tokens are ${DEVICE_TOKEN_MIN_BYTES} to ${DEVICE_TOKEN_MAX_BYTES}`);
+    return http2Rejection(
+      'BadDeviceToken',
+      `device token is ${bytes} bytes; tokens are ${DEVICE_TOKEN_MIN_BYTES} to ${DEVICE_TOKEN_MAX_BYTES}`,
+    );
   }
   return token.toLowerCase();
 }
@@ -313,10 +335,17 @@ export function checkContentAvailablePriority(json: unknown, priority: number, p
 }
 
 /** Step 11. */
-export function checkPayload(payload: Uint8Array, payloadLength: number, pushType: PushType, pushTypeGiven: boolean, limits: Http2Limits = HTTP2_LIMITS): { json: unknown } | Http2Rejection {
+export function checkPayload(
+  payload: Uint8Array,
+  payloadLength: number,
+  pushType: PushType,
+  pushTypeGiven: boolean,
+  limits: Http2Limits = HTTP2_LIMITS,
+): { json: unknown } | Http2Rejection {
   if (payloadLength === 0) return http2Rejection('PayloadEmpty', 'the request has no body');
   const limit = http2PayloadLimit(pushType, limits);
-  if (payloadLength > limit) return http2Rejection('PayloadTooLarge', `the payload is ${payloadLength} bytes; a ${pushType} push allows ${limit}`);
+  if (payloadLength > limit)
+    return http2Rejection('PayloadTooLarge', `the payload is ${payloadLength} bytes; a ${pushType} push allows ${limit}`);
   const json = parseJsonBody(payload);
   if (pushTypeGiven) {
     const mismatch = payloadMismatch(pushType, json);
@@ -325,38 +354,167 @@ export function checkPayload(payload: Uint8Array, payloadLength: number, pushTyp
   return { json };
 }
 
-/** Steps 5 to 11, after authentication: the notification, or the first failure. */
-export function validateDeviceRequest(request: DeviceRequest, authority: TopicAuthority, limits: Http2Limits = HTTP2_LIMITS): ValidNotification | Http2Rejection {
-  const { headers } = request;
-  const givenTopic = headerValue(headers, Http2Header.Topic);
-  const type = checkPushType(headers, givenTopic);
-  if (isHttp2Rejection(type)) return type;
-  const tokenOnly = checkPushTypeAuthority(type.pushType, authority);
-  if (tokenOnly !== null) return tokenOnly;
-  const topic = checkTopic(givenTopic, type.pushType, authority);
-  if (typeof topic !== 'string') return topic;
-  const priority = checkApnsPriority(headers, type.pushType);
-  if (typeof priority !== 'number') return priority;
-  const expiration = checkExpiration(headers);
-  if (isHttp2Rejection(expiration)) return expiration;
-  const collapseId = checkCollapseId(headers);
-  if (isHttp2Rejection(collapseId)) return collapseId;
-  const token = checkDeviceToken(request.token);
-  if (typeof token !== 'string') return token;
-  const payload = checkPayload(request.payload, request.payloadLength, type.pushType, type.given, limits);
-  if (isHttp2Rejection(payload)) return payload;
-  const silent = checkContentAvailablePriority(payload.json, priority, type.given);
-  if (silent !== null) return silent;
+/** What the checks of steps 5 to 11 learn from a request, one after the other. */
+export interface DeviceCheckState {
+  readonly request: DeviceRequest;
+  readonly authority: TopicAuthority;
+  readonly limits: Http2Limits;
+  readonly givenTopic: string | undefined;
+  pushType: PushType;
+  pushTypeGiven: boolean;
+  topic: string;
+  priority: number;
+  expiration: number | null;
+  collapseId: string | null;
+  token: string;
+  json: unknown;
+}
+
+/** One of Apple's checks after authentication, in the order of the table above. */
+export interface DeviceCheck {
+  /** The step of the table above. */
+  step: number;
+  /** What it looks at: a header, the device token, the payload. */
+  name: string;
+  /** What Apple wants there, in words. */
+  wants: string;
+  /** Runs the check, noting what it learned in the state; the rejection when it fails. */
+  run(state: DeviceCheckState): Http2Rejection | null;
+}
+
+/** Steps 5 to 11 in Apple's order: `validateDeviceRequest` runs them, `explainHttp2Request` lists them. */
+export const DEVICE_CHECKS: readonly DeviceCheck[] = [
+  {
+    step: 5,
+    name: 'apns-push-type',
+    wants: 'a known push type; absent: the type the topic names, else alert',
+    run(s) {
+      const type = checkPushType(s.request.headers, s.givenTopic);
+      if (isHttp2Rejection(type)) return type;
+      s.pushType = type.pushType;
+      s.pushTypeGiven = type.given;
+      return null;
+    },
+  },
+  {
+    step: 5,
+    name: 'push type and credentials',
+    wants: 'location and liveactivity pushes on token authentication only',
+    run: (s) => checkPushTypeAuthority(s.pushType, s.authority),
+  },
+  {
+    step: 6,
+    name: 'apns-topic',
+    wants: 'present when needed, allowed by the certificate or key, its suffix fitting the push type',
+    run(s) {
+      const topic = checkTopic(s.givenTopic, s.pushType, s.authority);
+      if (typeof topic !== 'string') return topic;
+      s.topic = topic;
+      return null;
+    },
+  },
+  {
+    step: 7,
+    name: 'apns-priority',
+    wants: '10, 5 or 1; 5 for a background push',
+    run(s) {
+      const priority = checkApnsPriority(s.request.headers, s.pushType);
+      if (typeof priority !== 'number') return priority;
+      s.priority = priority;
+      return null;
+    },
+  },
+  {
+    step: 8,
+    name: 'apns-expiration',
+    wants: 'UNIX seconds, when given',
+    run(s) {
+      const expiration = checkExpiration(s.request.headers);
+      if (isHttp2Rejection(expiration)) return expiration;
+      s.expiration = expiration;
+      return null;
+    },
+  },
+  {
+    step: 9,
+    name: 'apns-collapse-id',
+    wants: `at most ${COLLAPSE_ID_MAX_BYTES} bytes, when given`,
+    run(s) {
+      const collapseId = checkCollapseId(s.request.headers);
+      if (isHttp2Rejection(collapseId)) return collapseId;
+      s.collapseId = collapseId;
+      return null;
+    },
+  },
+  {
+    step: 10,
+    name: 'device token',
+    wants: `in the :path, hex, ${DEVICE_TOKEN_MIN_BYTES} to ${DEVICE_TOKEN_MAX_BYTES} bytes`,
+    run(s) {
+      const token = checkDeviceToken(s.request.token);
+      if (typeof token !== 'string') return token;
+      s.token = token;
+      return null;
+    },
+  },
+  {
+    step: 11,
+    name: 'payload',
+    wants: "not empty, within the push type's limit, fitting the push type when one is given",
+    run(s) {
+      const payload = checkPayload(s.request.payload, s.request.payloadLength, s.pushType, s.pushTypeGiven, s.limits);
+      if (isHttp2Rejection(payload)) return payload;
+      s.json = payload.json;
+      return null;
+    },
+  },
+  {
+    step: 11,
+    name: 'priority of a silent payload',
+    wants: 'not priority 10 on a payload whose aps holds only content-available, when no push type is given',
+    run: (s) => checkContentAvailablePriority(s.json, s.priority, s.pushTypeGiven),
+  },
+];
+
+/** The state the device checks start from. */
+export function deviceCheckState(request: DeviceRequest, authority: TopicAuthority, limits: Http2Limits = HTTP2_LIMITS): DeviceCheckState {
   return {
-    token,
-    topic,
-    bundle: bundleOfTopic(topic),
-    pushType: type.pushType,
-    pushTypeGiven: type.given,
-    priority,
-    expiration,
-    collapseId,
-    apnsId: headerValue(headers, Http2Header.Id) ?? null,
-    payloadJson: payload.json,
+    request,
+    authority,
+    limits,
+    givenTopic: headerValue(request.headers, Http2Header.Topic),
+    pushType: 'alert',
+    pushTypeGiven: false,
+    topic: '',
+    priority: HTTP2_DEFAULT_PRIORITY,
+    expiration: null,
+    collapseId: null,
+    token: '',
+    json: undefined,
+  };
+}
+
+/** Steps 5 to 11, after authentication: the notification, or the first failure. */
+export function validateDeviceRequest(
+  request: DeviceRequest,
+  authority: TopicAuthority,
+  limits: Http2Limits = HTTP2_LIMITS,
+): ValidNotification | Http2Rejection {
+  const s = deviceCheckState(request, authority, limits);
+  for (const check of DEVICE_CHECKS) {
+    const failure = check.run(s);
+    if (failure !== null) return failure;
+  }
+  return {
+    token: s.token,
+    topic: s.topic,
+    bundle: bundleOfTopic(s.topic),
+    pushType: s.pushType,
+    pushTypeGiven: s.pushTypeGiven,
+    priority: s.priority,
+    expiration: s.expiration,
+    collapseId: s.collapseId,
+    apnsId: headerValue(request.headers, Http2Header.Id) ?? null,
+    payloadJson: s.json,
   };
 }

@@ -57,7 +57,7 @@ describe('apns-mock decode', () => {
     writeFileSync(file, `${vectorNamed('enhanced-pushy-flush').hex.join('\n')}\n# a comment line\n`);
     const r = await decode(['--file', file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('REJECTED status 2 MissingDeviceToken, identifier 0; error response 08 02 00 00 00 00');
+    expect(r.stdout).toContain('REJECTED status 2 MissingDeviceToken, identifier 2147483647 (echoed as 0); error response 08 02 00 00 00 00');
   });
 
   it('reads raw bytes with --binary, from --file and from stdin', async () => {

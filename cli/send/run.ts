@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BinaryClient, GatewayUnreachableError, Http2Client, type Http2ClientOptions, type Http2SendOutcome, type SendOutcome } from '../../client/index.js';
+import {
+  BinaryClient,
+  GatewayUnreachableError,
+  Http2Client,
+  type Http2ClientOptions,
+  type Http2SendOutcome,
+  type SendOutcome,
+} from '../../client/index.js';
 import { http2ReasonMeaning, isHttp2Reason } from '../../protocol/http2/index.js';
 import type { LoadedCredentials, LoadedProviderKey } from '../shared/provider-options.js';
 import type { SendPlan } from './plan.js';
@@ -12,7 +19,14 @@ interface Line {
 }
 
 function jsonLine({ n, token, outcome }: Line): string {
-  const base = { n, token, status: outcome.status, identifier: outcome.identifier, attempts: outcome.attempts, possibleDuplicate: outcome.possibleDuplicate };
+  const base = {
+    n,
+    token,
+    status: outcome.status,
+    identifier: outcome.identifier,
+    attempts: outcome.attempts,
+    possibleDuplicate: outcome.possibleDuplicate,
+  };
   if (outcome.status === 'rejected') return JSON.stringify({ ...base, code: outcome.code, name: outcome.name, reason: outcome.reason });
   if (outcome.status === 'failed') {
     return JSON.stringify({ ...base, error: outcome.error.message, errorCode: (outcome.error as NodeJS.ErrnoException).code ?? null });
@@ -71,15 +85,33 @@ interface Http2Line {
 }
 
 function http2JsonLine({ n, token, outcome }: Http2Line): string {
-  const base = { n, token, status: outcome.status, apnsId: outcome.apnsId, attempts: outcome.attempts, possibleDuplicate: outcome.possibleDuplicate };
+  const base = {
+    n,
+    token,
+    status: outcome.status,
+    apnsId: outcome.apnsId,
+    attempts: outcome.attempts,
+    possibleDuplicate: outcome.possibleDuplicate,
+  };
   if (outcome.status === 'rejected') {
-    const { statusCode, reason, timestamp } = outcome;
-    return JSON.stringify({ ...base, statusCode, reason, ...(timestamp === undefined ? {} : { timestamp }), ...(outcome.apnsUniqueId ? { apnsUniqueId: outcome.apnsUniqueId } : {}) });
+    const { statusCode, reason, timestamp, explanation } = outcome;
+    return JSON.stringify({
+      ...base,
+      statusCode,
+      reason,
+      ...(timestamp === undefined ? {} : { timestamp }),
+      ...(outcome.apnsUniqueId ? { apnsUniqueId: outcome.apnsUniqueId } : {}),
+      ...(explanation === undefined ? {} : { explanation }),
+    });
   }
   if (outcome.status === 'failed') {
     return JSON.stringify({ ...base, error: outcome.error.message, errorCode: (outcome.error as NodeJS.ErrnoException).code ?? null });
   }
-  return JSON.stringify({ ...base, ...(outcome.apnsUniqueId ? { apnsUniqueId: outcome.apnsUniqueId } : {}) });
+  return JSON.stringify({
+    ...base,
+    ...(outcome.apnsUniqueId ? { apnsUniqueId: outcome.apnsUniqueId } : {}),
+    ...(outcome.explanation ? { explanation: outcome.explanation } : {}),
+  });
 }
 
 function http2TextLine({ n, token, outcome }: Http2Line): string {
@@ -92,7 +124,9 @@ function http2TextLine({ n, token, outcome }: Http2Line): string {
   }
   const attempts = outcome.attempts > 1 ? `  (${outcome.attempts} attempts)` : '';
   const dup = outcome.possibleDuplicate ? '  (sent again after no answer: may have arrived twice)' : '';
-  return `${outcome.status.padEnd(8)}  #${n}  ${token}  apns-id ${outcome.apnsId}${detail}${attempts}${dup}`;
+  const line = `${outcome.status.padEnd(8)}  #${n}  ${token}  apns-id ${outcome.apnsId}${detail}${attempts}${dup}`;
+  // The simulator's explanation (its x-apns-mock-reason header; Apple sends none), under Apple's line.
+  return outcome.status === 'failed' || outcome.explanation === undefined ? line : `${line}\n          simulator: ${outcome.explanation}`;
 }
 
 /** `send --http2`: one request per notification to the HTTP/2 API, each outcome printed as it is known, then a summary; returns the exit code. */
@@ -114,7 +148,9 @@ export async function runSendHttp2(plan: SendPlan, auth: Http2Auth): Promise<num
         ? new Http2Client({ ...common, token: { teamId: auth.teamId, keyId: auth.keyId, key: auth.key } })
         : new Http2Client({ ...common, cert: auth.cert, key: auth.key, pfx: auth.pfx, passphrase: auth.passphrase });
   } catch (error) {
-    throw new UsageError(`cannot use the ${auth.kind === 'token' ? 'provider key' : 'provider certificate'} from ${auth.source}: ${(error as Error).message}`);
+    throw new UsageError(
+      `cannot use the ${auth.kind === 'token' ? 'provider key' : 'provider certificate'} from ${auth.source}: ${(error as Error).message}`,
+    );
   }
   return sendBatch<Http2SendOutcome>(plan, {
     submit: async (token) => ({
@@ -147,7 +183,10 @@ interface Batch<O> {
 }
 
 /** Sends `count` notifications per token at the plan's rate, prints each outcome as it is known, then a summary; returns the exit code. */
-async function sendBatch<O extends { status: 'accepted' | 'rejected' | 'failed'; error?: unknown }>(plan: SendPlan, batch: Batch<O>): Promise<number> {
+async function sendBatch<O extends { status: 'accepted' | 'rejected' | 'failed'; error?: unknown }>(
+  plan: SendPlan,
+  batch: Batch<O>,
+): Promise<number> {
   const counts = { accepted: 0, rejected: 0, failed: 0 };
   let unreachable: Error | null = null;
   const total = plan.tokens.length * plan.count;
@@ -179,13 +218,19 @@ async function sendBatch<O extends { status: 'accepted' | 'rejected' | 'failed';
   const seconds = (Date.now() - started) / 1000;
   const where = `${plan.host}:${plan.port}`;
   if (plan.json) {
-    process.stdout.write(`${JSON.stringify({ summary: { sent: total, ...counts, ...batch.summary, host: plan.host, port: plan.port, seconds } })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ summary: { sent: total, ...counts, ...batch.summary, host: plan.host, port: plan.port, seconds } })}\n`,
+    );
   } else {
-    process.stdout.write(`${total} notification(s) to ${where}${batch.over}: ${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${seconds.toFixed(2)} s)\n`);
+    process.stdout.write(
+      `${total} notification(s) to ${where}${batch.over}: ${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${seconds.toFixed(2)} s)\n`,
+    );
   }
   const cause = (unreachable as Error | null)?.cause as NodeJS.ErrnoException | undefined;
   if (cause?.code === 'ECONNREFUSED') {
-    process.stderr.write(`apns-mock: nothing listens at ${where}: start the simulator with 'npx apns-mock serve', or give --host and --port\n`);
+    process.stderr.write(
+      `apns-mock: nothing listens at ${where}: start the simulator with 'npx apns-mock serve', or give --host and --port\n`,
+    );
   }
   return counts.rejected + counts.failed > 0 ? 1 : 0;
 }

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { validateHeaderValue } from 'node:http';
-import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import {
+  connect,
+  constants as h2,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import { isIP } from 'node:net';
-import { createSecureContext, type ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Http2Header } from '../../protocol/http2/index.js';
 import { backoffDelay, backoffOf, type Backoff } from '../../common/backoff.js';
 import { StuckSessionWatch } from '../../common/h2-liveness.js';
@@ -12,6 +19,7 @@ import type { Endpoint } from '../shared/hosts.js';
 import { ClientClosedError, GatewayUnreachableError } from '../binary/outcome.js';
 import { checkCredentials, tlsOptionsOf } from '../shared/tls.js';
 import { ClientConnection } from './connection.js';
+import { credentialsRefused, notHttp2 } from './not-http2.js';
 import {
   APPLE_HTTP2_HOSTS,
   type Http2ClientEvents,
@@ -43,21 +51,25 @@ interface Job {
 }
 
 const HEX = /^[0-9a-fA-F]+$/;
+/** The simulator's explanation of an answer (not Apple's header): server/http2/explain.ts. */
+const EXPLAIN_HEADER = 'x-apns-mock-reason';
 /** What session.request() throws when the connection, not the request, is the trouble. */
 const SESSION_ERRORS = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
 
 /** Certificate and handshake failures: retrying cannot help. */
 function isPermanentTlsError(error: Error | null): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
-  return /^ERR_SSL_|^ERR_TLS_CERT|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
+  return /^ERR_SSL_|^ERR_TLS_CERT|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|INVALID_PURPOSE/.test(code);
 }
 
 function endpointOf(options: Http2EndpointOptions): Endpoint {
   const port = options.port ?? APPLE_HTTP2_HOSTS.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1..65535; got ${String(options.port)}`);
   if (options.host !== undefined) return { host: options.host, port };
-  if (options.environment === 'sandbox' || options.environment === 'production') return { host: APPLE_HTTP2_HOSTS[options.environment], port };
-  if (options.environment !== undefined) throw new RangeError(`environment must be 'sandbox' or 'production'; got ${JSON.stringify(options.environment)}`);
+  if (options.environment === 'sandbox' || options.environment === 'production')
+    return { host: APPLE_HTTP2_HOSTS[options.environment], port };
+  if (options.environment !== undefined)
+    throw new RangeError(`environment must be 'sandbox' or 'production'; got ${JSON.stringify(options.environment)}`);
   throw new TypeError("give a host (and port), or environment: 'sandbox' | 'production' for Apple's HTTP/2 hosts");
 }
 
@@ -68,7 +80,8 @@ function positiveInteger(value: number, name: string): number {
 
 function durationOrFalse(value: number | false, name: string): number | false {
   if (value === false) return false;
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be milliseconds > 0, or false; got ${String(value)}`);
+  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0))
+    throw new RangeError(`${name} must be milliseconds > 0, or false; got ${String(value)}`);
   return value;
 }
 
@@ -81,8 +94,10 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
  * A sender for Apple's HTTP/2 provider API. Every notification is one POST on its own stream;
  * streams per connection never exceed the server's SETTINGS_MAX_CONCURRENT_STREAMS (one until
  * a provider token is accepted, with APNs), the rest wait in a queue. Answers are retried as
- * Apple advises (see retry.ts), GOAWAY and refused streams are sent again on another
- * connection, and provider tokens are refreshed within Apple's 20-60 minute window.
+ * Apple advises (see retry.ts), streams above a GOAWAY are sent again on another connection,
+ * refused streams (REFUSED_STREAM) on the same one, and provider tokens are refreshed within
+ * Apple's 20-60 minute window. A connection that cannot succeed (not HTTP/2, a client
+ * certificate required) fails what waits at once, saying why (not-http2.ts).
  */
 export class Http2Client extends EventEmitter<Http2ClientEvents> {
   readonly endpoint: Endpoint;
@@ -115,9 +130,12 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
   private closePromise: Promise<void> | null = null;
   /** Sessions node gave up after sending GOAWAY for a server's protocol error: destroyed, or their requests would hang. */
   private readonly stuck = new StuckSessionWatch<ClientConnection>((conn) => {
-    conn.error ??= Object.assign(new Error(`the connection to ${this.endpoint.host}:${this.endpoint.port} stopped after a protocol error (GOAWAY sent)`), {
-      code: 'ERR_HTTP2_SESSION_STUCK',
-    });
+    conn.error ??= Object.assign(
+      new Error(`the connection to ${this.endpoint.host}:${this.endpoint.port} stopped after a protocol error (GOAWAY sent)`),
+      {
+        code: 'ERR_HTTP2_SESSION_STUCK',
+      },
+    );
     conn.session.destroy();
   });
   private readonly counts = { connections: 0, requests: 0, accepted: 0, rejected: 0, failed: 0, retried: 0, pings: 0, maxStreams: 0 };
@@ -130,7 +148,11 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
         throw new TypeError('give a provider token (token) or a certificate (cert and key, or pfx), not both');
       }
       this.tokens = new ProviderTokens(options.token);
-      this.tls = tlsOptionsOf(this.endpoint, { ca: options.ca, servername: options.servername, rejectUnauthorized: options.rejectUnauthorized });
+      this.tls = tlsOptionsOf(this.endpoint, {
+        ca: options.ca,
+        servername: options.servername,
+        rejectUnauthorized: options.rejectUnauthorized,
+      });
     } else {
       try {
         checkCredentials(options);
@@ -230,7 +252,8 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
 
   private jobOf(n: Http2Notification): Job {
     if (n === null || typeof n !== 'object') throw new TypeError('a notification is an object: { token, payload, ...headers }');
-    if (typeof n.token !== 'string' || !HEX.test(n.token)) throw new TypeError(`a notification needs a device token in hex; got ${JSON.stringify(n.token)}`);
+    if (typeof n.token !== 'string' || !HEX.test(n.token))
+      throw new TypeError(`a notification needs a device token in hex; got ${JSON.stringify(n.token)}`);
     const { payload } = n;
     let body: Buffer;
     if (Buffer.isBuffer(payload)) body = payload;
@@ -247,7 +270,8 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     }
     if (n.expiration !== undefined) {
       const seconds = n.expiration instanceof Date ? Math.floor(n.expiration.getTime() / 1000) : n.expiration;
-      if (!Number.isInteger(seconds) || seconds < 0) throw new TypeError(`expiration must be UNIX seconds >= 0 or a Date; got ${String(n.expiration)}`);
+      if (!Number.isInteger(seconds) || seconds < 0)
+        throw new TypeError(`expiration must be UNIX seconds >= 0 or a Date; got ${String(n.expiration)}`);
       headers[Http2Header.Expiration] = String(seconds);
     }
     if (n.collapseId !== undefined) headers[Http2Header.CollapseId] = String(n.collapseId);
@@ -308,7 +332,11 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     try {
       session = connect(this.authority, { ...this.tls });
     } catch (error) {
-      this.failWaiting(new GatewayUnreachableError(`cannot connect to ${this.endpoint.host}:${this.endpoint.port}: ${(error as Error).message}`, { cause: error }));
+      this.failWaiting(
+        new GatewayUnreachableError(`cannot connect to ${this.endpoint.host}:${this.endpoint.port}: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
       return;
     }
     const id = this.nextConnectionId++;
@@ -318,11 +346,32 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     this.stuck.add(conn, session);
     this.connecting = conn;
     conn.connectTimer = setTimeout(() => {
-      conn.error ??= Object.assign(new Error(`no HTTP/2 SETTINGS from ${this.endpoint.host}:${this.endpoint.port} within ${this.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+      conn.error ??= Object.assign(
+        new Error(`no HTTP/2 SETTINGS from ${this.endpoint.host}:${this.endpoint.port} within ${this.connectTimeoutMs} ms`),
+        { code: 'ETIMEDOUT' },
+      );
       session.destroy();
     }, this.connectTimeoutMs);
     session.on('error', (error: Error) => {
       conn.error ??= error;
+    });
+    session.on('connect', (_session, socket) => {
+      const tls = socket as TLSSocket;
+      // node destroys a session whose peer chose no h2 in ALPN, and one whose TLS failed after the
+      // handshake (a TLS 1.3 certificate_required alert), without 'close': the socket's close tells.
+      const gone = () => setImmediate(() => session.destroyed && this.onClosed(conn));
+      tls.once('error', (error: Error) => {
+        conn.error ??= error;
+        gone();
+      });
+      tls.once('close', gone);
+      if (tls.alpnProtocol !== 'h2') {
+        conn.error = notHttp2(this.endpoint, tls);
+        conn.permanent = true;
+        session.destroy();
+        tls.destroy();
+        gone();
+      }
     });
     session.on('remoteSettings', (settings) => {
       const max = settings.maxConcurrentStreams ?? conn.limit;
@@ -350,7 +399,10 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       }
       const event: Http2GoawayEvent = { connection: id, errorCode, lastStreamId, reason };
       // A second GOAWAY (a graceful close after the first) may carry no reason and must not name a higher stream.
-      conn.goaway = conn.goaway === null ? event : { ...event, lastStreamId: Math.min(lastStreamId, conn.goaway.lastStreamId), reason: reason ?? conn.goaway.reason };
+      conn.goaway =
+        conn.goaway === null
+          ? event
+          : { ...event, lastStreamId: Math.min(lastStreamId, conn.goaway.lastStreamId), reason: reason ?? conn.goaway.reason };
       if (conn.state !== 'closed') conn.state = 'draining';
       if (this.connecting === conn) this.connecting = null;
       this.emit('goaway', event);
@@ -360,6 +412,12 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
   }
 
   private onClosed(conn: ClientConnection): void {
+    if (conn.state === 'closed') return;
+    const refused = credentialsRefused(this.endpoint, conn.error, this.tokens === null);
+    if (refused !== null) {
+      conn.error = refused;
+      conn.permanent = true;
+    }
     const wasConnecting = conn.state === 'connecting';
     conn.state = 'closed';
     conn.clearTimers();
@@ -373,14 +431,23 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       // It never answered anything: count it as a failed connection, so the next one waits.
       this.failures++;
       this.lastError = conn.error ?? new Error(`the connection to ${this.endpoint.host}:${this.endpoint.port} closed before any response`);
-      if (isPermanentTlsError(conn.error)) {
-        this.failWaiting(new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${conn.error!.message}`, { cause: conn.error }));
+      if (conn.permanent) {
+        this.failWaiting(new GatewayUnreachableError(conn.error!.message, { cause: conn.error }));
+        this.failures = 0;
+      } else if (isPermanentTlsError(conn.error)) {
+        this.failWaiting(
+          new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${conn.error!.message}`, {
+            cause: conn.error,
+          }),
+        );
         this.failures = 0;
       } else if (this.failures > this.backoff.retries) {
-        this.failWaiting(new GatewayUnreachableError(
-          `${this.failures} connections in a row to ${this.endpoint.host}:${this.endpoint.port} failed or closed without a response; last error: ${this.lastError.message}`,
-          { cause: this.lastError },
-        ));
+        this.failWaiting(
+          new GatewayUnreachableError(
+            `${this.failures} connections in a row to ${this.endpoint.host}:${this.endpoint.port} failed or closed without a response; last error: ${this.lastError.message}`,
+            { cause: this.lastError },
+          ),
+        );
         this.failures = 0;
       }
     }
@@ -411,7 +478,10 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       (value) => this.write(conn, job, value),
       (error: unknown) => {
         this.release(conn);
-        this.fail(job, new Error(`cannot sign a provider token: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        this.fail(
+          job,
+          new Error(`cannot sign a provider token: ${error instanceof Error ? error.message : String(error)}`, { cause: error }),
+        );
         this.pump();
       },
     );
@@ -435,7 +505,10 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     let error: NodeJS.ErrnoException | null = null;
     if (conn.state === 'ready' && !conn.session.closed && !conn.session.destroyed) {
       try {
-        stream = conn.session.request(authorization === null ? job.headers : { ...job.headers, [Http2Header.Authorization]: authorization }, { endStream: false });
+        stream = conn.session.request(
+          authorization === null ? job.headers : { ...job.headers, [Http2Header.Authorization]: authorization },
+          { endStream: false },
+        );
       } catch (thrown) {
         error = thrown as NodeJS.ErrnoException;
       }
@@ -490,11 +563,25 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     stream.end(job.body);
   }
 
-  private answered(conn: ClientConnection, job: Job, statusCode: number, headers: IncomingHttpHeaders, body: Buffer | null, authorization: string | null): void {
+  private answered(
+    conn: ClientConnection,
+    job: Job,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    body: Buffer | null,
+    authorization: string | null,
+  ): void {
     const apnsId = header(headers, Http2Header.Id) ?? job.apnsId;
     const uniqueId = header(headers, Http2Header.UniqueId);
     const unique = uniqueId === undefined ? {} : { apnsUniqueId: uniqueId };
-    const base = { apnsId, attempts: job.attempts, possibleDuplicate: job.possibleDuplicate, ...unique };
+    const explanation = header(headers, EXPLAIN_HEADER);
+    const base = {
+      apnsId,
+      attempts: job.attempts,
+      possibleDuplicate: job.possibleDuplicate,
+      ...unique,
+      ...(explanation === undefined ? {} : { explanation }),
+    };
     if (statusCode === 200) {
       this.settle(job, { status: 'accepted', ...base });
       return;
@@ -509,7 +596,13 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       reason = null;
     }
     const rejected = () =>
-      this.settle(job, { status: 'rejected', statusCode, reason: reason ?? `HTTP ${statusCode}`, ...(timestamp === undefined ? {} : { timestamp }), ...base });
+      this.settle(job, {
+        status: 'rejected',
+        statusCode,
+        reason: reason ?? `HTTP ${statusCode}`,
+        ...(timestamp === undefined ? {} : { timestamp }),
+        ...base,
+      });
     if (retiresConnection(statusCode, reason)) this.retire(conn);
     const why = `${statusCode} ${reason ?? ''}`.trim();
     switch (retryVerdict(statusCode, reason)) {
@@ -536,7 +629,9 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     }
     const id = stream.id;
     // REFUSED_STREAM, or a stream above the last one a GOAWAY names: the server did not process it (RFC 9113, 8.7).
-    const refused = !timedOut && (id === undefined || stream.rstCode === h2.NGHTTP2_REFUSED_STREAM || (conn.goaway !== null && id > conn.goaway.lastStreamId));
+    const refused =
+      !timedOut &&
+      (id === undefined || stream.rstCode === h2.NGHTTP2_REFUSED_STREAM || (conn.goaway !== null && id > conn.goaway.lastStreamId));
     if (refused) {
       job.unprocessed++;
       if (job.unprocessed > this.retry.unprocessedLimit) {
@@ -553,7 +648,10 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
         ? `stream reset (HTTP/2 error ${stream.rstCode})`
         : `connection lost${error !== null ? `: ${error.message}` : conn.error !== null ? `: ${conn.error.message}` : ''}`;
     if (this.tries(job) >= this.retry.maxAttempts) {
-      this.fail(job, new Http2StreamError(`no response after ${job.attempts} attempt(s); last: ${why}`, { cause: error ?? conn.error ?? undefined }));
+      this.fail(
+        job,
+        new Http2StreamError(`no response after ${job.attempts} attempt(s); last: ${why}`, { cause: error ?? conn.error ?? undefined }),
+      );
       return;
     }
     this.again(conn, job, 'in-doubt', why, retryDelay(this.retry, this.tries(job)));

@@ -22,6 +22,8 @@ export class ClientConnection {
   answered = false;
   goaway: Http2GoawayEvent | null = null;
   error: Error | null = null;
+  /** The error says it cannot succeed (not HTTP/2, a certificate required): what waits fails now. */
+  permanent = false;
   readonly token: ConnectionTokenState = { token: null, since: 0 };
   connectTimer: NodeJS.Timeout | null = null;
   idleTimer: NodeJS.Timeout | null = null;

@@ -13,6 +13,13 @@ export {
   type Http2SettingsEvent,
   type Http2TransmittedEvent,
 } from './options.js';
-export { Http2StreamError, type Http2AcceptedOutcome, type Http2FailedOutcome, type Http2RejectedOutcome, type Http2SendOutcome } from './outcome.js';
+export {
+  Http2StreamError,
+  type Http2AcceptedOutcome,
+  type Http2FailedOutcome,
+  type Http2RejectedOutcome,
+  type Http2SendOutcome,
+} from './outcome.js';
+export { Http2ConnectError } from './not-http2.js';
 export type { ProviderTokenOptions } from './provider-token.js';
 export { retryVerdict, type RetryOptions, type RetryVerdict } from './retry.js';

@@ -7,7 +7,12 @@ import type { ProviderTokenOptions } from './provider-token.js';
 import type { RetryOptions } from './retry.js';
 
 /** Apple's HTTP/2 hosts; port 443, and 2197 for providers whose firewalls block 443. */
-export const APPLE_HTTP2_HOSTS = { sandbox: 'api.sandbox.push.apple.com', production: 'api.push.apple.com', port: 443, alternatePort: 2197 } as const;
+export const APPLE_HTTP2_HOSTS = {
+  sandbox: 'api.sandbox.push.apple.com',
+  production: 'api.push.apple.com',
+  port: 443,
+  alternatePort: 2197,
+} as const;
 
 export interface Http2EndpointOptions {
   /** Any host; overrides `environment`. */

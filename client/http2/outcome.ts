@@ -15,6 +15,11 @@ interface Http2OutcomeBase {
   /** Requests written for this notification. */
   attempts: number;
   possibleDuplicate: boolean;
+  /**
+   * The simulator's own explanation (its `x-apns-mock-reason` response header, never sent by
+   * Apple): why it rejected, or a warning on an accepted one. Absent from Apple's answers.
+   */
+  explanation?: string;
 }
 
 export interface Http2AcceptedOutcome extends Http2OutcomeBase {

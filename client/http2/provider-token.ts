@@ -59,7 +59,9 @@ function keyOf(input: string | Buffer): KeyObject {
   try {
     key = createPrivateKey(pem);
   } catch (error) {
-    throw new TypeError(`the provider key is not a PEM private key (a .p8 holds "-----BEGIN PRIVATE KEY-----"): ${(error as Error).message}`);
+    throw new TypeError(
+      `the provider key is not a PEM private key (a .p8 holds "-----BEGIN PRIVATE KEY-----"): ${(error as Error).message}`,
+    );
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new TypeError('the provider key must be a P-256 (ES256) key, as Apple issues in .p8 files');
@@ -87,7 +89,10 @@ export class ProviderTokens {
 
   constructor(options: ProviderTokenOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('token must be { teamId, keyId, key }');
-    for (const [name, value, length] of [['teamId', options.teamId, TEAM_ID_LENGTH], ['keyId', options.keyId, KEY_ID_LENGTH]] as const) {
+    for (const [name, value, length] of [
+      ['teamId', options.teamId, TEAM_ID_LENGTH],
+      ['keyId', options.keyId, KEY_ID_LENGTH],
+    ] as const) {
       if (typeof value !== 'string' || value.length !== length || !ID.test(value)) {
         throw new TypeError(`token.${name} must be ${length} letters or digits; got ${JSON.stringify(value)}`);
       }
@@ -99,7 +104,8 @@ export class ProviderTokens {
     this.lifetimeMs = options.lifetimeMs ?? PROVIDER_TOKEN_LIFETIME_MS;
     this.refreshMs = options.refreshMs ?? 50 * 60_000;
     for (const name of ['updateIntervalMs', 'lifetimeMs', 'refreshMs'] as const) {
-      if (!(Number.isFinite(this[name]) && this[name] > 0)) throw new RangeError(`token.${name} must be a number of milliseconds > 0; got ${String(this[name])}`);
+      if (!(Number.isFinite(this[name]) && this[name] > 0))
+        throw new RangeError(`token.${name} must be a number of milliseconds > 0; got ${String(this[name])}`);
     }
     // iat is whole seconds, so APNs may count a token up to a second older than it is.
     if (this.refreshMs < this.updateIntervalMs || this.refreshMs + 1000 >= this.lifetimeMs) {
@@ -113,7 +119,10 @@ export class ProviderTokens {
   headerFor(state: ConnectionTokenState, now = Date.now()): string | Promise<string> {
     const held = state.token;
     if (held !== null && (now - held.issuedAtMs < this.refreshMs || now - state.since < this.updateIntervalMs)) return held.header;
-    const usable = this.latest !== null && now - this.latest.issuedAtMs <= this.refreshMs - this.updateIntervalMs && this.latest !== held ? this.latest : null;
+    const usable =
+      this.latest !== null && now - this.latest.issuedAtMs <= this.refreshMs - this.updateIntervalMs && this.latest !== held
+        ? this.latest
+        : null;
     if (usable !== null) return this.adopt(state, held, usable);
     return this.sign().then((token) => this.adopt(state, held, token));
   }
@@ -136,7 +145,12 @@ export class ProviderTokens {
     this.signing ??= (async () => {
       try {
         const issuedAtMs = Date.now();
-        const jwt = await signProviderToken({ teamId: this.teamId, keyId: this.keyId, privateKey: this.key, issuedAt: Math.floor(issuedAtMs / 1000) });
+        const jwt = await signProviderToken({
+          teamId: this.teamId,
+          keyId: this.keyId,
+          privateKey: this.key,
+          issuedAt: Math.floor(issuedAtMs / 1000),
+        });
         this.signed++;
         this.latest = { header: `bearer ${jwt}`, issuedAtMs };
         return this.latest;

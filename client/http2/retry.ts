@@ -25,7 +25,11 @@ export function retryVerdict(statusCode: number, reason: string | null): RetryVe
 
 /** Answers after which the connection takes no new streams. */
 export function retiresConnection(statusCode: number, reason: string | null): boolean {
-  return (statusCode === 503 && reason === 'Shutdown') || retryVerdict(statusCode, reason) === 'new-connection' || retryVerdict(statusCode, reason) === 'new-token';
+  return (
+    (statusCode === 503 && reason === 'Shutdown') ||
+    retryVerdict(statusCode, reason) === 'new-connection' ||
+    retryVerdict(statusCode, reason) === 'new-token'
+  );
 }
 
 export interface RetryOptions {
@@ -61,9 +65,11 @@ export function retryPolicyOf(options: RetryOptions = {}): RetryPolicy {
   };
   for (const name of ['initialDelayMs', 'maxDelayMs', 'unprocessedLimit'] as const) {
     const value = p[name];
-    if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) throw new RangeError(`retry.${name} must be a number >= 0; got ${String(value)}`);
+    if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0))
+      throw new RangeError(`retry.${name} must be a number >= 0; got ${String(value)}`);
   }
-  if (!Number.isInteger(p.maxAttempts) || p.maxAttempts < 1) throw new RangeError(`retry.maxAttempts must be a whole number >= 1; got ${String(p.maxAttempts)}`);
+  if (!Number.isInteger(p.maxAttempts) || p.maxAttempts < 1)
+    throw new RangeError(`retry.maxAttempts must be a whole number >= 1; got ${String(p.maxAttempts)}`);
   if (!(typeof p.factor === 'number' && p.factor >= 1)) throw new RangeError(`retry.factor must be >= 1; got ${String(p.factor)}`);
   return p;
 }

@@ -53,8 +53,23 @@ describe('token authentication', () => {
     expect(outcome.apnsId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(outcome.apnsUniqueId).toMatch(/^[0-9a-f-]{36}$/);
     const [record] = recordsOf(sim, outcome.apnsId);
-    expect(record).toMatchObject({ outcome: 'accepted', token: TOKEN, topic: TOPIC, priority: 5, expiry: 1_900_000_000, payloadJson: { aps: { alert: 'Hello' } } });
-    expect(record.http2).toMatchObject({ auth: 'token', teamId: TEAM, keyId: KEY_ID, pushType: 'alert', collapseId: 'scores', apnsUniqueId: outcome.apnsUniqueId, status: 200 });
+    expect(record).toMatchObject({
+      outcome: 'accepted',
+      token: TOKEN,
+      topic: TOPIC,
+      priority: 5,
+      expiry: 1_900_000_000,
+      payloadJson: { aps: { alert: 'Hello' } },
+    });
+    expect(record.http2).toMatchObject({
+      auth: 'token',
+      teamId: TEAM,
+      keyId: KEY_ID,
+      pushType: 'alert',
+      collapseId: 'scores',
+      apnsUniqueId: outcome.apnsUniqueId,
+      status: 200,
+    });
     expect(client.stats()).toMatchObject({ requests: 1, accepted: 1, tokens: 1, connections: 1 });
   });
 
@@ -65,14 +80,17 @@ describe('token authentication', () => {
     const id = randomUUID();
     const outcome = await client.send({ token: TOKEN, topic: TOPIC, payload: '{"aps":{"alert":"text as given"}}', id });
     expect(outcome).toMatchObject({ status: 'accepted', apnsId: id });
-    expect(recordsOf(sim, id)).toMatchObject([{ outcome: 'accepted', payload: '{"aps":{"alert":"text as given"}}', http2: { keyId: KEY_ID } }]);
+    expect(recordsOf(sim, id)).toMatchObject([
+      { outcome: 'accepted', payload: '{"aps":{"alert":"text as given"}}', http2: { keyId: KEY_ID } },
+    ]);
   });
 
   it('one provider token serves every connection opened within the refresh window', async () => {
     // Slow answers keep streams open, so the client opens its three connections and uses each.
     sim.rules.add({ action: { type: 'delay', ms: 100 } });
     const client = track(tokenClient(sim, key, { connections: 3 }));
-    const wave = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => client.send({ token: TOKEN, topic: TOPIC, payload: { aps: {}, i } })));
+    const wave = (n: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => client.send({ token: TOKEN, topic: TOPIC, payload: { aps: {}, i } })));
     // The first connection takes the first wave (it was the only one ready); the others open meanwhile.
     const outcomes = [...(await wave(10)), ...(await wave(30))];
     expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
@@ -86,13 +104,28 @@ describe('certificate authentication', () => {
     const client = track(certClient(sim));
     const outcome = await client.send({ token: TOKEN, payload: { aps: { alert: 'cert' } } });
     expect(outcome.status).toBe('accepted');
-    expect(recordsOf(sim, outcome.apnsId)).toMatchObject([{ outcome: 'accepted', topic: TOPIC, http2: { auth: 'certificate', teamId: null, status: 200 } }]);
+    expect(recordsOf(sim, outcome.apnsId)).toMatchObject([
+      { outcome: 'accepted', topic: TOPIC, http2: { auth: 'certificate', teamId: null, status: 200 } },
+    ]);
     expect(client.stats().tokens).toBe(0);
   });
 
   it('with a .p12 and its passphrase', async () => {
-    const bundle = await writeProviderBundle(join(dir, 'p12'), sim.credentials, { cert: sim.credentials.ca, key: '' }, { passphrase: 'secret' });
-    const client = track(new Http2Client({ host: '127.0.0.1', port: sim.ports.http2!, pfx: await readFile(bundle.p12), passphrase: 'secret', ca: sim.credentials.ca }));
+    const bundle = await writeProviderBundle(
+      join(dir, 'p12'),
+      sim.credentials,
+      { cert: sim.credentials.ca, key: '' },
+      { passphrase: 'secret' },
+    );
+    const client = track(
+      new Http2Client({
+        host: '127.0.0.1',
+        port: sim.ports.http2!,
+        pfx: await readFile(bundle.p12),
+        passphrase: 'secret',
+        ca: sim.credentials.ca,
+      }),
+    );
     expect((await client.send({ token: TOKEN, payload: { aps: {} } })).status).toBe('accepted');
     expect(sim.records({ protocol: 'http2', outcome: 'accepted' })[0].http2!.auth).toBe('certificate');
   });
@@ -101,6 +134,10 @@ describe('certificate authentication', () => {
     const client = track(certClient(sim, { cert: other.credentials.cert, key: other.credentials.key }));
     const outcome = await client.send({ token: TOKEN, payload: { aps: {} } });
     expect(outcome).toMatchObject({ status: 'rejected', statusCode: 403, reason: 'BadCertificate', attempts: 1 });
+    // The simulator's own explanation (x-apns-mock-reason), which Apple does not send.
+    expect(outcome).toMatchObject({
+      explanation: expect.stringMatching(/^the client certificate does not verify against the simulator's CA/),
+    });
     expect(recordsOf(sim, outcome.apnsId)).toHaveLength(1);
   });
 
@@ -165,7 +202,9 @@ describe('provider token timing', () => {
       seen.push({ session: stream.session!, at: Date.now(), jwt: String(headers.authorization).slice('bearer '.length) });
     });
     try {
-      const client = tokenClient(timed, signer, { token: { teamId: TEAM, keyId: KEY_ID, key: signer.privateKey, refreshMs: 1000, updateIntervalMs: 400, lifetimeMs: 2500 } });
+      const client = tokenClient(timed, signer, {
+        token: { teamId: TEAM, keyId: KEY_ID, key: signer.privateKey, refreshMs: 1000, updateIntervalMs: 400, lifetimeMs: 2500 },
+      });
       const outcomes: Http2SendOutcome[] = [];
       const started = Date.now();
       while (Date.now() - started < 3200) {
@@ -197,13 +236,18 @@ describe('provider token timing', () => {
     const strict = await startSimulator({ controlPort: false, http2: { tokenLifetimeMs: 1500, tokenUpdateIntervalMs: 100 } });
     const signer = await strict.createSigningKey(TEAM, KEY_ID);
     try {
-      const client = tokenClient(strict, signer, { token: { teamId: TEAM, keyId: KEY_ID, key: signer.privateKey, refreshMs: 4000, updateIntervalMs: 100, lifetimeMs: 6000 } });
+      const client = tokenClient(strict, signer, {
+        token: { teamId: TEAM, keyId: KEY_ID, key: signer.privateKey, refreshMs: 4000, updateIntervalMs: 100, lifetimeMs: 6000 },
+      });
       expect((await client.send({ token: TOKEN, topic: TOPIC, payload: { aps: {} } })).status).toBe('accepted');
       await new Promise((r) => setTimeout(r, 1600));
       const outcome = await client.send({ token: TOKEN, topic: TOPIC, payload: { aps: {} } });
       expect(outcome).toMatchObject({ status: 'accepted', attempts: 2, possibleDuplicate: false });
       const records = recordsOf(strict, outcome.apnsId);
-      expect(records.map((r) => [r.outcome, r.statusName])).toEqual([['rejected', 'ExpiredProviderToken'], ['accepted', null]]);
+      expect(records.map((r) => [r.outcome, r.statusName])).toEqual([
+        ['rejected', 'ExpiredProviderToken'],
+        ['accepted', null],
+      ]);
       expect(records[0].connectionId).not.toBe(records[1].connectionId);
       expect(client.stats()).toMatchObject({ tokens: 2, connections: 2 });
       await client.close();
@@ -233,7 +277,10 @@ describe('options', () => {
 
   it("Apple's hosts by environment, port 443 unless told (Apple also serves 2197)", () => {
     expect(new Http2Client({ environment: 'sandbox', token: token() }).endpoint).toEqual({ host: 'api.sandbox.push.apple.com', port: 443 });
-    expect(new Http2Client({ environment: 'production', port: 2197, token: token() }).endpoint).toEqual({ host: 'api.push.apple.com', port: 2197 });
+    expect(new Http2Client({ environment: 'production', port: 2197, token: token() }).endpoint).toEqual({
+      host: 'api.push.apple.com',
+      port: 2197,
+    });
     expect(() => new Http2Client({ token: token() })).toThrow(/give a host/);
   });
 
@@ -243,9 +290,13 @@ describe('options', () => {
     expect(() => new Http2Client({ ...at })).toThrow(/provider certificate|token/);
     expect(() => new Http2Client({ ...at, token: token(), cert: sim.credentials.cert, key: sim.credentials.key })).toThrow(/not both/);
     expect(() => new Http2Client({ ...at, token: { ...token(), key: rsa } })).toThrow(/P-256/);
-    expect(() => new Http2Client({ ...at, token: { ...token(), key: join(dir, 'missing.p8') } })).toThrow(/cannot read the provider key .*ENOENT/);
+    expect(() => new Http2Client({ ...at, token: { ...token(), key: join(dir, 'missing.p8') } })).toThrow(
+      /cannot read the provider key .*ENOENT/,
+    );
     expect(() => new Http2Client({ ...at, token: { ...token(), teamId: 'TEAM' } })).toThrow(/teamId must be 10/);
-    expect(() => new Http2Client({ ...at, token: { ...token(), refreshMs: 10 * 60_000 } })).toThrow(/refreshMs must be from updateIntervalMs/);
+    expect(() => new Http2Client({ ...at, token: { ...token(), refreshMs: 10 * 60_000 } })).toThrow(
+      /refreshMs must be from updateIntervalMs/,
+    );
     expect(() => new Http2Client({ ...at, token: { ...token(), refreshMs: 60 * 60_000 } })).toThrow(/refreshMs/);
     expect(() => new Http2Client({ ...at, token: token(), connections: 0 })).toThrow(/connections/);
     expect(new Http2Client({ ...at, token: { ...token(), refreshMs: 20 * 60_000 } }).endpoint.port).toBe(1);
@@ -255,7 +306,9 @@ describe('options', () => {
     const client = tokenClient(sim, key);
     await expect(client.send({ token: 'zz', payload: {} })).rejects.toThrow(/device token in hex/);
     await expect(client.send({ token: TOKEN } as never)).rejects.toThrow(/needs a payload/);
-    await expect(client.send({ token: TOKEN, topic: 'com.example.app\r\nx-injected: 1', payload: {} })).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
+    await expect(client.send({ token: TOKEN, topic: 'com.example.app\r\nx-injected: 1', payload: {} })).rejects.toMatchObject({
+      code: 'ERR_INVALID_CHAR',
+    });
     await client.close();
     await expect(client.send({ token: TOKEN, payload: {} })).rejects.toMatchObject({ code: 'ERR_APNS_CLIENT_CLOSED' });
     expect(client.stats()).toMatchObject({ requests: 0, connections: 0 });

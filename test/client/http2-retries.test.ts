@@ -4,7 +4,7 @@ import { startSimulator, type NotificationRecord, type SigningKey, type Simulato
 import { KEY_ID, TEAM, certClient, numbered, recordsOf, sendNumbered, tally, tokenClient } from './http2-support.js';
 
 // Retries as Apple advises, against rules of the simulator: backoff on 429 and 5xx, bounded;
-// GOAWAY and refused streams sent again on a new connection; resets and lost connections
+// GOAWAY sent again on a new connection, refused streams on the same one; resets and lost connections
 // sent again, flagged.
 
 let sim: Simulator;
@@ -37,7 +37,9 @@ function recordsByOutcome(outcomes: Http2SendOutcome[]): NotificationRecord[][] 
 
 function acceptedOncePerOutcome(outcomes: Http2SendOutcome[]): void {
   const records = recordsByOutcome(outcomes);
-  const wrong = outcomes.map((o, i) => ({ o, r: records[i].map((r) => [r.connectionId, r.outcome, r.http2?.streamId, r.reason]) })).filter((x, i) => records[i].filter((r) => r.outcome === 'accepted').length !== (x.o.status === 'accepted' ? 1 : 0));
+  const wrong = outcomes
+    .map((o, i) => ({ o, r: records[i].map((r) => [r.connectionId, r.outcome, r.http2?.streamId, r.reason]) }))
+    .filter((x, i) => records[i].filter((r) => r.outcome === 'accepted').length !== (x.o.status === 'accepted' ? 1 : 0));
   expect(wrong, JSON.stringify(wrong.slice(0, 3))).toEqual([]);
 }
 
@@ -51,7 +53,11 @@ describe('429 and 5xx: back off and send again', () => {
     const outcome = await client.send(numbered(1));
     expect(outcome).toMatchObject({ status: 'accepted', attempts: 3, possibleDuplicate: false });
     const records = recordsOf(sim, outcome.apnsId);
-    expect(records.map((r) => [r.status, r.statusName])).toEqual([[429, 'TooManyRequests'], [429, 'TooManyRequests'], [200, null]]);
+    expect(records.map((r) => [r.status, r.statusName])).toEqual([
+      [429, 'TooManyRequests'],
+      [429, 'TooManyRequests'],
+      [200, null],
+    ]);
     const [first, second] = gaps(records);
     expect(first).toBeGreaterThanOrEqual(40);
     expect(second).toBeGreaterThanOrEqual(80);
@@ -94,7 +100,12 @@ describe('429 and 5xx: back off and send again', () => {
   });
 
   it('500 InternalServerError is retried too; a 400 from the same rule set is not', async () => {
-    sim.rules.add({ id: '500', match: { payloadField: { path: 'seq', equals: 1 } }, action: { type: 'reject', reason: 'InternalServerError' }, times: 1 });
+    sim.rules.add({
+      id: '500',
+      match: { payloadField: { path: 'seq', equals: 1 } },
+      action: { type: 'reject', reason: 'InternalServerError' },
+      times: 1,
+    });
     sim.rules.add({ id: '400', match: { payloadField: { path: 'seq', equals: 2 } }, action: { type: 'reject', reason: 'BadDeviceToken' } });
     const client = track(certClient(sim, { retry: NO_JITTER }));
     const [one, two] = await Promise.all([client.send(numbered(1)), client.send(numbered(2))]);
@@ -134,7 +145,10 @@ describe('GOAWAY: streams the server did not process go again on a new connectio
     for (let seq = 0; seq < 6; seq++) outcomes.push(await client.send(numbered(seq)));
     expect(tally(outcomes)).toEqual({ accepted: 6, rejected: 0, failed: 0 });
     const third = recordsOf(sim, outcomes[2].apnsId);
-    expect(third.map((r) => [r.status, r.statusName])).toEqual([[503, 'Shutdown'], [200, null]]);
+    expect(third.map((r) => [r.status, r.statusName])).toEqual([
+      [503, 'Shutdown'],
+      [200, null],
+    ]);
     expect(third[0].connectionId).not.toBe(third[1].connectionId);
     acceptedOncePerOutcome(outcomes);
   });
@@ -159,6 +173,20 @@ describe('no answer: reset streams and lost connections', () => {
     const outcome = await client.send(numbered(1));
     expect(outcome).toMatchObject({ status: 'accepted', attempts: 3, possibleDuplicate: true });
     expect(recordsOf(sim, outcome.apnsId).map((r) => r.outcome)).toEqual(['discarded', 'discarded', 'accepted']);
+  });
+
+  it('REFUSED_STREAM: sent again on the same connection at once, not counted as an attempt, not a possible duplicate', async () => {
+    sim.rules.add({ id: 'refuse', action: { type: 'reset', errorCode: 7 }, times: 2 });
+    const client = track(tokenClient(sim, key, { retry: NO_JITTER }));
+    const resent: Http2ResentEvent[] = [];
+    client.on('resent', (e) => resent.push(e));
+    const outcome = await client.send(numbered(1));
+    expect(outcome).toMatchObject({ status: 'accepted', attempts: 3, possibleDuplicate: false });
+    expect(resent.map((e) => [e.kind, e.reason, e.delayMs])).toEqual(Array(2).fill(['unprocessed', 'REFUSED_STREAM', 0]));
+    const records = recordsOf(sim, outcome.apnsId);
+    expect(records.map((r) => r.outcome)).toEqual(['discarded', 'discarded', 'accepted']);
+    expect(new Set(records.map((r) => r.connectionId)).size).toBe(1);
+    expect(client.stats().connections).toBe(1);
   });
 
   it('RST_STREAM every time: failed after maxAttempts, with the reason', async () => {

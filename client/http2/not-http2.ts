@@ -36,7 +36,7 @@ export function notHttp2(endpoint: Endpoint, socket: TLSSocket): Http2ConnectErr
 
 /** TLS refusals that say what the client lacks; null for any other error. */
 export function credentialsRefused(endpoint: Endpoint, error: Error | null, hasCertificate: boolean): Http2ConnectError | null {
-  const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
+  const code = error !== null && 'code' in error ? String(error.code) : '';
   const where = `${endpoint.host}:${endpoint.port}`;
   // TLS 1.3 alert 116 certificate_required (RFC 8446, 6.2); TLS 1.2 servers send handshake_failure instead.
   if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || (!hasCertificate && code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE')) {

@@ -28,7 +28,8 @@ export class AnnouncedSettings extends Duplex {
       if (!this.push(chunk)) socket.pause();
     });
     socket.on('end', () => this.push(null));
-    socket.on('error', (error) => this.destroy(error));
+    // The session learns of a broken socket from its close; an error here would have no listener.
+    socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
   }
 
@@ -65,8 +66,12 @@ export class AnnouncedSettings extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.socket.destroyed) {
+      callback();
+      return;
+    }
     if (this.head === null) {
-      this.socket.write(chunk, callback);
+      this.socket.write(chunk, () => callback());
       return;
     }
     this.head = Buffer.concat([this.head, chunk]);
@@ -77,7 +82,7 @@ export class AnnouncedSettings extends Duplex {
     const out = this.head;
     this.head = null;
     rewriteStreamLimit(out, this.announced);
-    this.socket.write(out, callback);
+    this.socket.write(out, () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {

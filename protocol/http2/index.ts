@@ -3,3 +3,4 @@ export * from './constants.js';
 export * from './validate.js';
 export * from './jwt.js';
 export * from './broadcast.js';
+export * from './explain.js';

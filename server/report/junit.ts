@@ -57,9 +57,12 @@ export function junitXml(name: string, suites: JunitSuite[]): string {
 const shortToken = (token: string | null) =>
   token === null ? 'no token' : `token ${token.length > 16 ? `${token.slice(0, 8)}…${token.slice(-8)}` : token}`;
 
-/** Pushy's and `apns-mock send`'s flush: command 1, no token, no payload; its status-2 reply is wanted. */
+/**
+ * Pushy's and `apns-mock send`'s flush (command 1, no token, no payload), whose status-2 reply is
+ * wanted: the record says so; record files written before `marker` existed are read by its bytes.
+ */
 const isFlushMarker = (r: NotificationRecord) =>
-  r.protocol === 'binary' && r.bytes.length === 26 && r.bytes.startsWith('01') && r.bytes.endsWith('00000000');
+  r.marker ?? (r.protocol === 'binary' && r.bytes.length === 26 && r.bytes.startsWith('01') && r.bytes.endsWith('00000000'));
 
 function recordCase(r: NotificationRecord, classname: string): JunitCase {
   if (isFlushMarker(r)) {

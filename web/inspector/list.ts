@@ -1,22 +1,37 @@
 import { h } from './dom.js';
-import { clockTime, shortToken, statusText, type NotificationRecord } from './model.js';
+import { alertText, clockTime, isMarker, isWarned, shortToken, statusText, type NotificationRecord } from './model.js';
 
 /** Rows drawn at once: the newest matching records; the rest stay in the page, a filter away. */
 export const MAX_ROWS = 500;
 
 function row(r: NotificationRecord): HTMLTableRowElement {
+  const marker = isMarker(r);
+  const classes = ['row', `outcome-${r.outcome}`, marker ? 'marker' : '', isWarned(r) ? 'warned' : ''].filter(Boolean).join(' ');
+  const alert = alertText(r);
   return h(
     'tr',
-    { class: `row outcome-${r.outcome}`, tabindex: -1, 'data-seq': r.seq, 'aria-selected': 'false' },
+    { class: classes, tabindex: -1, 'data-seq': r.seq, 'aria-selected': 'false' },
     h('td', { class: 'num time' }, clockTime(r.time)),
-    h('td', null, h('span', { class: `chip outcome-${r.outcome}` }, r.outcome)),
-    h('td', null, r.protocol === 'http2' ? 'HTTP/2' : 'binary'),
-    h('td', { class: 'num' }, `#${r.connectionId}`),
+    h(
+      'td',
+      { class: 'outcome' },
+      h(
+        'span',
+        {
+          class: `chip outcome-${marker ? 'marker' : r.outcome}`,
+          title: marker ? "the sender's flush marker: status 2 on purpose, not counted" : null,
+        },
+        marker ? 'marker' : r.outcome,
+      ),
+      isWarned(r) ? h('span', { class: 'badge warned', title: `warned: ${r.warnings.map((w) => w.message).join('; ')}` }, '⚠') : null,
+    ),
+    h('td', { class: 'conn' }, `${r.protocol === 'http2' ? 'HTTP/2' : 'binary'} #${r.connectionId}`),
     h('td', { class: 'topic' }, r.topic ?? ''),
     h('td', { class: 'token', title: r.token ?? '' }, h('code', null, shortToken(r.token))),
     h('td', { class: 'num' }, r.identifier === null ? '' : String(r.identifier)),
     h('td', { class: 'status' }, statusText(r)),
-    h('td', { class: 'reason', title: r.reason ?? '' }, r.reason ?? ''),
+    h('td', { class: 'alert', title: alert }, alert),
+    h('td', { class: 'reason' }, r.reason ?? ''),
   );
 }
 

@@ -2,7 +2,19 @@ import { ApiError, EventStream, adoptTokenFromFragment, api, download, setContro
 import { renderDetail, type ConnectionView, type DetailContext } from './detail.js';
 import { byId, h, replaceChildren, visibleText } from './dom.js';
 import { MAX_ROWS, RecordList } from './list.js';
-import { OUTCOMES, RecordStore, connectionKey, emptyFilters, isFiltering, matches, type ConnectionSummary, type NotificationRecord, type Outcome } from './model.js';
+import {
+  OUTCOMES,
+  RecordStore,
+  connectionKey,
+  emptyFilters,
+  isFiltering,
+  isMarker,
+  matches,
+  type ConnectionSummary,
+  type NotificationRecord,
+  type OutcomeFilter,
+} from './model.js';
+import { ConnectionsView, type RefusedConnection } from './connections.js';
 import type { ServerEvent } from './sse.js';
 import { RuleTools, setUpExplainBox } from './tools.js';
 
@@ -36,12 +48,22 @@ function failed(what: string, error: unknown): void {
 
 const list = new RecordList(byId<HTMLTableSectionElement>('rows'), (seq) => select(seq));
 
-const counterButtons = new Map<Outcome, HTMLButtonElement>();
-for (const outcome of OUTCOMES) {
+const counterButtons = new Map<OutcomeFilter, HTMLButtonElement>();
+const COUNTER_TITLES: Partial<Record<OutcomeFilter, string>> = {
+  rejected: 'Rejected notifications; flush markers are counted apart',
+  marker: "Senders' flush markers: the deliberate status-2 probe that proves the notifications before it arrived",
+};
+for (const outcome of [...OUTCOMES, 'marker' as const]) {
   const button = h(
     'button',
-    { type: 'button', class: `counter outcome-${outcome}`, 'aria-pressed': 'false', 'data-outcome': outcome },
-    h('span', { class: 'counter-name' }, outcome),
+    {
+      type: 'button',
+      class: `counter outcome-${outcome}`,
+      'aria-pressed': 'false',
+      'data-outcome': outcome,
+      title: COUNTER_TITLES[outcome] ?? null,
+    },
+    h('span', { class: 'counter-name' }, outcome === 'marker' ? 'markers' : outcome),
     ' ',
     h('span', { class: 'counter-count' }, '0'),
   );
@@ -55,10 +77,25 @@ for (const outcome of OUTCOMES) {
 }
 byId('counters').append(...counterButtons.values());
 
+/** The simulator's totals (GET /stats, the `hello` event): the counters show these, not what the page holds. */
+type RecordTotals = Record<(typeof OUTCOMES)[number], number> & { markers?: number; total: number };
+let totals: RecordTotals | null = null;
+
+function setTotals(next: RecordTotals | undefined): void {
+  if (next === undefined) return;
+  totals = next;
+  drawCounters();
+}
+
 function drawCounters(): void {
-  for (const [outcome, button] of counterButtons) button.querySelector('.counter-count')!.textContent = store.counts[outcome].toLocaleString('en-US');
+  for (const [outcome, button] of counterButtons) {
+    const count = totals === null ? 0 : outcome === 'marker' ? (totals.markers ?? 0) : totals[outcome];
+    button.querySelector('.counter-count')!.textContent = count.toLocaleString('en-US');
+  }
+  byId('warned-count').textContent = store.warned.toLocaleString('en-US');
   const topics = byId<HTMLDataListElement>('topics');
-  if (topics.options.length !== store.topics.size) replaceChildren(topics, ...[...store.topics].sort().map((t) => h('option', { value: t })));
+  if (topics.options.length !== store.topics.size)
+    replaceChildren(topics, ...[...store.topics].sort().map((t) => h('option', { value: t })));
 }
 
 function drawShown(): void {
@@ -66,12 +103,14 @@ function drawShown(): void {
   const shown = list.rowCount;
   let text: string;
   if (total === 0) text = '';
-  else if (isFiltering(filters)) text = `${matched.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} match${matched > shown ? `; newest ${shown} shown` : ''}`;
+  else if (isFiltering(filters))
+    text = `${matched.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} match${matched > shown ? `; newest ${shown} shown` : ''}`;
   else text = matched > shown ? `newest ${shown} of ${total.toLocaleString('en-US')}` : `${total.toLocaleString('en-US')}`;
   byId('shown').textContent = text;
   const empty = byId('empty');
   empty.hidden = shown > 0;
-  empty.textContent = total === 0 ? 'No notifications yet. Send one to the gateway and it appears here.' : 'No notification matches the filters.';
+  empty.textContent =
+    total === 0 ? 'No notifications yet. Send one to the gateway and it appears here.' : 'No notification matches the filters.';
 }
 
 function redraw(): void {
@@ -84,11 +123,22 @@ function schedule(delay = 30): void {
   flushTimer = window.setTimeout(flush, delay);
 }
 
+/** A record newer than the totals last read counts at once; /stats corrects the totals within a second. */
+function countArrival(r: NotificationRecord): void {
+  if (totals === null || r.seq <= totals.total) return;
+  totals.total = r.seq;
+  if (isMarker(r)) totals.markers = (totals.markers ?? 0) + 1;
+  else totals[r.outcome]++;
+}
+
 function flush(): void {
   flushTimer = undefined;
   const arrived = pending;
   pending = [];
-  for (const r of arrived) store.add(r);
+  for (const r of arrived) {
+    countArrival(r);
+    store.add(r);
+  }
   if (redrawAll) {
     redrawAll = false;
     const { shown, matched: count } = store.newest(filters, MAX_ROWS);
@@ -107,6 +157,7 @@ function flush(): void {
 
 const filterInputs: [string, (value: string) => void][] = [
   ['filter-protocol', (v) => (filters.protocol = v as typeof filters.protocol)],
+  ['filter-warnings', (v) => (filters.warnings = v as typeof filters.warnings)],
   ['filter-topic', (v) => (filters.topic = v.trim())],
   ['filter-token', (v) => (filters.token = v.trim())],
   ['filter-text', (v) => (filters.text = v)],
@@ -124,6 +175,7 @@ byId('filter-reset').addEventListener('click', () => {
     set('');
   }
   filters.outcomes.clear();
+  filters.warnings = '';
   for (const button of counterButtons.values()) button.setAttribute('aria-pressed', 'false');
   redraw();
 });
@@ -181,7 +233,10 @@ async function shutdown(r: NotificationRecord): Promise<void> {
     const view = connections.get(connectionKey(r.protocol, r.connectionId));
     if (view && count > 0) {
       const last = before?.lastAcceptedIdentifier;
-      view.events.push({ at, text: `shutdown requested here: status 10${last === null || last === undefined ? '' : ` with identifier ${last}, the last accepted`}` });
+      view.events.push({
+        at,
+        text: `shutdown requested here: status 10${last === null || last === undefined ? '' : ` with identifier ${last}, the last accepted`}`,
+      });
     }
     notify(count > 0 ? `Connection #${r.connectionId} is shutting down (status 10).` : `Connection #${r.connectionId} was no longer open.`);
     drawDetail();
@@ -192,25 +247,36 @@ async function shutdown(r: NotificationRecord): Promise<void> {
 
 // ---- the live stream
 
+const connectionsView = new ConnectionsView();
+
 function noteConnection(summary: ConnectionSummary, event?: { at: string; text: string }): void {
   const key = connectionKey(summary.protocol, summary.id);
   const view = connections.get(key) ?? { summary, events: [] };
   view.summary = summary;
   if (event) view.events.push(event);
   connections.set(key, view);
+  connectionsView.drawOpen(connections);
 }
 
 function onEvent(event: ServerEvent): void {
   switch (event.event) {
     case 'hello': {
-      const hello = JSON.parse(event.data) as { connections: ConnectionSummary[] };
+      const hello = JSON.parse(event.data) as { connections: ConnectionSummary[]; refused?: RefusedConnection[]; stats?: RecordTotals };
+      setTotals(hello.stats);
+      connectionsView.setRefused(hello.refused ?? []);
       // Every (re)connection starts over from what the recorder keeps.
       store.clear();
       pending = [];
       const open = new Set(hello.connections.map((c) => connectionKey(c.protocol, c.id)));
-      for (const [key, view] of connections) if (!open.has(key) && view.summary.state !== 'closed') view.summary = { ...view.summary, state: 'closed' };
+      for (const [key, view] of connections)
+        if (!open.has(key) && view.summary.state !== 'closed') view.summary = { ...view.summary, state: 'closed' };
       for (const summary of hello.connections) {
-        noteConnection(summary, connections.has(connectionKey(summary.protocol, summary.id)) ? undefined : { at: summary.connectedAt ?? new Date().toISOString(), text: 'connected' });
+        noteConnection(
+          summary,
+          connections.has(connectionKey(summary.protocol, summary.id))
+            ? undefined
+            : { at: summary.connectedAt ?? new Date().toISOString(), text: 'connected' },
+        );
       }
       redraw();
       break;
@@ -230,9 +296,15 @@ function onEvent(event: ServerEvent): void {
     case 'sink':
       showSink(JSON.parse(event.data) as SinkState);
       break;
+    case 'refused':
+      connectionsView.addRefused(JSON.parse(event.data) as RefusedConnection);
+      break;
     case 'connection': {
       const change = JSON.parse(event.data) as { event: 'connect' | 'disconnect'; at: string; connection: ConnectionSummary };
-      noteConnection(change.connection, { at: change.at, text: change.event === 'connect' ? `connected from ${change.connection.peer}` : 'closed' });
+      noteConnection(change.connection, {
+        at: change.at,
+        text: change.event === 'connect' ? `connected from ${change.connection.peer}` : 'closed',
+      });
       const current = selected === null ? undefined : store.get(selected);
       if (current && current.protocol === change.connection.protocol && current.connectionId === change.connection.id) drawDetail();
       break;
@@ -252,12 +324,19 @@ function showSink(sink: SinkState | null | undefined): void {
   const warning = byId('sink-warning');
   warning.hidden = !sink?.failed;
   warning.textContent = sink?.failed
-    ? visibleText(`Records are no longer written to ${sink.path}: ${sink.error ?? 'a write failed'} (${sink.written.toLocaleString('en-US')} written). They go on in memory.`)
+    ? visibleText(
+        `Records are no longer written to ${sink.path}: ${sink.error ?? 'a write failed'} (${sink.written.toLocaleString('en-US')} written). They go on in memory.`,
+      )
     : '';
 }
 
 const live = byId('live');
-const LIVE_TEXT: Record<StreamState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', unauthorized: 'token needed' };
+const LIVE_TEXT: Record<StreamState, string> = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  unauthorized: 'token needed',
+};
 function onState(state: StreamState, why?: string): void {
   live.dataset.state = state;
   live.textContent = LIVE_TEXT[state];
@@ -296,10 +375,28 @@ async function describeWhere(): Promise<void> {
   const parts = names.filter(([key]) => typeof index[key] === 'number').map(([key, name]) => `${name} ${host}:${index[key]}`);
   byId('where').textContent = parts.join(' · ');
   // Only a warning: the page works the same without it.
-  await api<{ sink?: SinkState | null }>('GET', 'stats').then(
-    (stats) => showSink(stats.sink),
+  await refreshStats();
+}
+
+/** /stats, for the totals and the record file's state; while the stream is live, every STATS_MS. */
+async function refreshStats(): Promise<void> {
+  await api<{ sink?: SinkState | null; records?: RecordTotals }>('GET', 'stats').then(
+    (stats) => {
+      showSink(stats.sink);
+      setTotals(stats.records);
+    },
     () => undefined,
   );
+}
+
+const STATS_MS = 1000;
+let statsTimer: number | undefined;
+function followStats(): void {
+  window.clearTimeout(statsTimer);
+  statsTimer = window.setTimeout(() => {
+    if (live.dataset.state === 'live') void refreshStats().finally(followStats);
+    else followStats();
+  }, STATS_MS);
 }
 
 byId('clear').addEventListener('click', () => {
@@ -319,6 +416,7 @@ function start(): void {
   stream.start();
   describeWhere().catch((error) => failed('The control API did not answer', error));
   tools.refresh().catch((error) => failed('The rules could not be read', error));
+  followStats();
 }
 
 setUpExplainBox();

@@ -17,16 +17,37 @@ export interface ConnectionSummary {
   [more: string]: unknown;
 }
 
+/** A counter's filter: an outcome (flush markers left out), or the markers themselves. */
+export type OutcomeFilter = Outcome | 'marker';
+
 export interface Filters {
-  /** Empty: every outcome. */
-  outcomes: Set<Outcome>;
+  /** Empty: every outcome, markers too (muted). */
+  outcomes: Set<OutcomeFilter>;
+  /** '' any; 'warned': records with payload warnings; 'clean': without. */
+  warnings: '' | 'warned' | 'clean';
   protocol: '' | 'binary' | 'http2';
   topic: string;
   token: string;
   text: string;
 }
 
-export const emptyFilters = (): Filters => ({ outcomes: new Set(), protocol: '', topic: '', token: '', text: '' });
+export const emptyFilters = (): Filters => ({ outcomes: new Set(), warnings: '', protocol: '', topic: '', token: '', text: '' });
+
+/** A sender's flush marker (the deliberate status-2 probe): a faithful record, not a rejection to count. */
+export const isMarker = (r: NotificationRecord) => (r as { marker?: unknown }).marker === true;
+export const isWarned = (r: NotificationRecord) => r.warnings.length > 0;
+
+/** The alert text a person reads on the device: aps.alert, or its title and body. */
+export function alertText(r: NotificationRecord): string {
+  const aps = (r.payloadJson as { aps?: { alert?: unknown } } | null)?.aps;
+  const alert = aps?.alert;
+  if (typeof alert === 'string') return alert;
+  if (typeof alert === 'object' && alert !== null) {
+    const { title, body } = alert as { title?: unknown; body?: unknown };
+    return [title, body].filter((p) => typeof p === 'string').join(': ');
+  }
+  return '';
+}
 
 export const normalizeToken = (text: string) => text.replace(/[\s<>:]/g, '').toLowerCase();
 
@@ -56,21 +77,28 @@ function haystack(r: NotificationRecord): string {
       ...r.warnings.map((w) => w.message),
     ];
     if (r.http2) parts.push(r.http2.path, r.http2.apnsId, r.http2.pushType, r.http2.reason, ...Object.entries(r.http2.headers).flat());
-    text = parts.filter((p) => p !== null && p !== undefined).join('\n').toLowerCase();
+    text = parts
+      .filter((p) => p !== null && p !== undefined)
+      .join('\n')
+      .toLowerCase();
     haystacks.set(r, text);
   }
   return text;
 }
 
 export function matches(r: NotificationRecord, f: Filters): boolean {
-  if (f.outcomes.size > 0 && !f.outcomes.has(r.outcome)) return false;
+  if (f.outcomes.size > 0 && !f.outcomes.has(isMarker(r) ? 'marker' : r.outcome)) return false;
+  if (f.warnings !== '' && isWarned(r) !== (f.warnings === 'warned')) return false;
   if (f.protocol !== '' && r.protocol !== f.protocol) return false;
   if (f.topic !== '' && !(r.topic ?? '').toLowerCase().includes(f.topic.toLowerCase())) return false;
   if (f.token !== '') {
     const wanted = normalizeToken(f.token);
     if (wanted !== '' && !(r.token ?? '').includes(wanted)) return false;
   }
-  const words = f.text.toLowerCase().split(/\s+/).filter((w) => w !== '');
+  const words = f.text
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (words.length > 0) {
     const text = haystack(r);
     if (!words.every((w) => text.includes(w))) return false;
@@ -78,7 +106,8 @@ export function matches(r: NotificationRecord, f: Filters): boolean {
   return true;
 }
 
-export const isFiltering = (f: Filters) => f.outcomes.size > 0 || f.protocol !== '' || f.topic !== '' || f.token !== '' || f.text.trim() !== '';
+export const isFiltering = (f: Filters) =>
+  f.outcomes.size > 0 || f.warnings !== '' || f.protocol !== '' || f.topic !== '' || f.token !== '' || f.text.trim() !== '';
 
 /** `740f47…adff`: enough of a token to tell tokens apart in a row. */
 export function shortToken(token: string | null): string {
@@ -106,6 +135,8 @@ export class RecordStore {
   private records: NotificationRecord[] = [];
   private readonly bySeq = new Map<number, NotificationRecord>();
   readonly counts: Record<Outcome, number> = { accepted: 0, rejected: 0, discarded: 0, incomplete: 0 };
+  /** Records in the page with payload warnings. */
+  warned = 0;
   readonly topics = new Set<string>();
 
   constructor(readonly limit = 20_000) {}
@@ -119,12 +150,14 @@ export class RecordStore {
     this.records.push(r);
     this.bySeq.set(r.seq, r);
     this.counts[r.outcome]++;
+    if (isWarned(r)) this.warned++;
     if (r.topic !== null) this.topics.add(r.topic);
     if (this.records.length > this.limit) {
       const dropped = this.records.splice(0, this.records.length - this.limit);
       for (const d of dropped) {
         this.bySeq.delete(d.seq);
         this.counts[d.outcome]--;
+        if (isWarned(d)) this.warned--;
       }
     }
   }
@@ -133,6 +166,7 @@ export class RecordStore {
     this.records = [];
     this.bySeq.clear();
     for (const o of OUTCOMES) this.counts[o] = 0;
+    this.warned = 0;
   }
 
   get(seq: number): NotificationRecord | undefined {

@@ -3,6 +3,7 @@ import { compileFilter, type RecordFilter } from './filter.js';
 import { JsonlSink, type SinkState } from './jsonl.js';
 import type { FrameRecordInput, NotificationRecord, Outcome, RecordInput, StoredRecord } from './record.js';
 import { RecordStore } from './store.js';
+import { ApnsMockError } from '../../common/errors.js';
 
 export interface RecorderOptions {
   /** Records kept in memory; the oldest go first. Default 100,000. */
@@ -19,15 +20,13 @@ export interface WaitOptions {
 }
 
 /** waitFor gave up: carries what had matched and what was there, for the failure message. */
-export class WaitTimeoutError extends Error {
-  override name = 'WaitTimeoutError';
-  readonly code = 'ERR_APNS_WAIT_TIMEOUT';
+export class WaitTimeoutError extends ApnsMockError {
   constructor(
     message: string,
     readonly matched: NotificationRecord[],
     readonly seen: NotificationRecord[],
   ) {
-    super(message);
+    super('ERR_APNS_WAIT_TIMEOUT', message);
   }
 }
 

@@ -8,13 +8,7 @@ import { endpointOf, type Endpoint } from '../shared/hosts.js';
 import { IdentifierSequence } from './identifiers.js';
 import { Batch, Entry, EnqueuedNotification } from './entry.js';
 import { FrameBlocks, BLOCK_BYTES } from './frame-blocks.js';
-import {
-  ClientClosedError,
-  GatewayUnreachableError,
-  SilentCloseError,
-  rejected,
-  type SendOutcome,
-} from './outcome.js';
+import { ClientClosedError, GatewayUnreachableError, SilentCloseError, rejected, type SendOutcome } from './outcome.js';
 import type {
   BinaryClientEvents,
   BinaryClientOptions,
@@ -134,7 +128,8 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     this.bufferSize = positiveInteger(options.bufferSize ?? 1000, 'bufferSize');
     this.flushMode = options.flush ?? 'marker';
     this.proofEvery = this.bufferSize;
-    if (this.flushMode !== 'marker' && this.flushMode !== 'error-window') throw new RangeError(`flush must be 'marker' or 'error-window'; got ${String(this.flushMode)}`);
+    if (this.flushMode !== 'marker' && this.flushMode !== 'error-window')
+      throw new RangeError(`flush must be 'marker' or 'error-window'; got ${String(this.flushMode)}`);
     this.errorWindowMs = nonNegative(options.errorWindowMs ?? 500, 'errorWindowMs');
     this.idleFlushMs = options.idleFlushMs === false ? false : nonNegative(options.idleFlushMs ?? 200, 'idleFlushMs');
     this.maxAttempts = positiveInteger(options.maxAttempts ?? 3, 'maxAttempts');
@@ -402,11 +397,13 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   /** Too many connections in a row failed or closed without an answer: everything held fails. */
   private checkFailures(): void {
     if (this.failures <= this.backoff.retries) return;
-    this.failAll(new GatewayUnreachableError(
-      `${this.failures} connections in a row to ${this.endpoint.host}:${this.endpoint.port} failed or closed without an answer` +
-        (this.lastError ? `; last error: ${this.lastError.message}` : ''),
-      { cause: this.lastError ?? undefined },
-    ));
+    this.failAll(
+      new GatewayUnreachableError(
+        `${this.failures} connections in a row to ${this.endpoint.host}:${this.endpoint.port} failed or closed without an answer` +
+          (this.lastError ? `; last error: ${this.lastError.message}` : ''),
+        { cause: this.lastError ?? undefined },
+      ),
+    );
     this.failures = 0;
   }
 
@@ -461,7 +458,9 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     this.lastError = opened;
     this.emitError(opened);
     if (isPermanentTlsError(opened)) {
-      this.failAll(new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${opened.message}`, { cause: opened }));
+      this.failAll(
+        new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${opened.message}`, { cause: opened }),
+      );
       this.failures = 0;
     }
     return null;
@@ -479,7 +478,7 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
           await this.checkpoint(s);
           continue;
         }
-        const group = new Deque(this.probes.shift()!);
+        const group = new Deque(this.probes.shift());
         s.probe = true;
         await this.write(s, group, Infinity);
         if (group.length > 0) this.probes.unshift(group.drain());
@@ -550,9 +549,11 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         e.attempts++;
         s.written.push(e);
         n++;
-        if (listening) this.emit('transmitted', { connection: conn.id, identifier: e.identifier || null, command: e.command, attempt: e.attempts });
+        if (listening)
+          this.emit('transmitted', { connection: conn.id, identifier: e.identifier || null, command: e.command, attempt: e.attempts });
         const next = source.peek();
-        if (next === undefined || n >= budget || next.block !== block || next.start !== end || end + next.length - start > WRITE_BYTES) break;
+        if (next === undefined || n >= budget || next.block !== block || next.start !== end || end + next.length - start > WRITE_BYTES)
+          break;
         source.shift();
         e = next;
         end += next.length;
@@ -597,7 +598,12 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     if (response !== null) {
       this.failures = 0;
       if (response.status !== Status.Shutdown) {
-        this.emitError(Object.assign(new Error(`error response: status ${response.status}, identifier ${response.identifier}`), { code: 'ERR_APNS_ERROR_RESPONSE', response }));
+        this.emitError(
+          Object.assign(new Error(`error response: status ${response.status}, identifier ${response.identifier}`), {
+            code: 'ERR_APNS_ERROR_RESPONSE',
+            response,
+          }),
+        );
       }
       if (response.status === Status.Shutdown) {
         // The identifier is the last one accepted; frames after it were discarded. Command 0 has
@@ -605,7 +611,11 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
         const at = response.identifier === 0 ? -1 : indexOf(written, response.identifier);
         for (const e of written.slice(0, at + 1)) this.accept(e);
         const after = written.slice(at + 1);
-        this.resend(s, after.filter((e) => e.command !== Command.Simple), `shutdown (status 10) after identifier ${response.identifier}`);
+        this.resend(
+          s,
+          after.filter((e) => e.command !== Command.Simple),
+          `shutdown (status 10) after identifier ${response.identifier}`,
+        );
         const doubtful = after.filter((e) => e.command === Command.Simple);
         if (doubtful.length > 0) this.doubt({ ...s, written: doubtful, probe: false }, 'command 0 after a shutdown');
         return;
@@ -616,7 +626,10 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
       }
       const at = indexOf(written, response.identifier);
       if (at < 0) {
-        this.doubt(s, `error response status ${response.status} for identifier ${response.identifier}, which was not among those unproven on the connection`);
+        this.doubt(
+          s,
+          `error response status ${response.status} for identifier ${response.identifier}, which was not among those unproven on the connection`,
+        );
         return;
       }
       for (const e of written.slice(0, at)) this.accept(e);
@@ -627,7 +640,9 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     }
     if (isPermanentTlsError(end.error)) {
       // The gateway refused the certificate after the handshake (TLS 1.3): it read nothing.
-      const error = new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${end.error!.message}`, { cause: end.error });
+      const error = new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${end.error!.message}`, {
+        cause: end.error,
+      });
       for (const e of written) this.fail(e, error);
       this.failAll(error);
       return;
@@ -664,10 +679,13 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     e.aloneSilentCloses++;
     this.failures++;
     if (e.aloneSilentCloses >= this.maxAttempts) {
-      this.fail(e, new SilentCloseError(
-        `the gateway closed the connection without an error response each of the ${e.aloneSilentCloses} times this notification was sent alone` +
-          (e.command === Command.Simple ? ' (command 0 has no error response: this is how a command-0 notification is rejected)' : ''),
-      ));
+      this.fail(
+        e,
+        new SilentCloseError(
+          `the gateway closed the connection without an error response each of the ${e.aloneSilentCloses} times this notification was sent alone` +
+            (e.command === Command.Simple ? ' (command 0 has no error response: this is how a command-0 notification is rejected)' : ''),
+        ),
+      );
       this.counts.resent--;
     } else {
       this.probes.unshift([e]);
@@ -688,7 +706,13 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   }
 
   private fail(e: Entry, error: Error): void {
-    this.settle(e, { status: 'failed', error, identifier: e.identifier || null, attempts: e.attempts, possibleDuplicate: e.possibleDuplicate });
+    this.settle(e, {
+      status: 'failed',
+      error,
+      identifier: e.identifier || null,
+      attempts: e.attempts,
+      possibleDuplicate: e.possibleDuplicate,
+    });
   }
 
   private settle(e: Entry, outcome: SendOutcome): void {
@@ -819,6 +843,7 @@ function positiveInteger(value: number, name: string): number {
 }
 
 function nonNegative(value: number, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a number >= 0; got ${String(value)}`);
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+    throw new RangeError(`${name} must be a number >= 0; got ${String(value)}`);
   return value;
 }

@@ -58,7 +58,9 @@ export class GatewayConnection {
       socket.on('session', onSession);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(Object.assign(new Error(`no TLS handshake with ${options.host}:${options.port} within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        reject(
+          Object.assign(new Error(`no TLS handshake with ${options.host}:${options.port} within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        );
       }, timeoutMs);
       const failed = (error: Error) => {
         clearTimeout(timer);

@@ -8,7 +8,8 @@ export class IdentifierSequence {
   private last: number;
 
   constructor(first = 1) {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_IDENTIFIER) throw new RangeError(`the first identifier must be 1..${MAX_IDENTIFIER}`);
+    if (!Number.isInteger(first) || first < 1 || first > MAX_IDENTIFIER)
+      throw new RangeError(`the first identifier must be 1..${MAX_IDENTIFIER}`);
     this.last = first - 1;
   }
 

@@ -23,7 +23,8 @@ export function checkCredentials(credentials: TlsCredentials): void {
   const pair = credentials.cert !== undefined || credentials.key !== undefined;
   if (pair && credentials.pfx !== undefined) throw new TypeError('give cert and key, or pfx, not both');
   if (pair && (credentials.cert === undefined || credentials.key === undefined)) throw new TypeError('cert and key go together: give both');
-  if (!pair && credentials.pfx === undefined) throw new TypeError('the gateway needs a provider certificate: give cert and key, or pfx and passphrase');
+  if (!pair && credentials.pfx === undefined)
+    throw new TypeError('the gateway needs a provider certificate: give cert and key, or pfx and passphrase');
 }
 
 export function tlsOptionsOf(endpoint: Endpoint, credentials: TlsCredentials): ConnectionOptions {

@@ -14,7 +14,7 @@ import {
 } from './constants.js';
 import { checkPayloadLength, checkPriority, checkTokenLength, type CheckFailure } from './checks.js';
 import {
-  BinaryProtocolError,
+  type BinaryProtocolError,
   FrameLengthError,
   ItemStructureError,
   PayloadLengthError,
@@ -354,8 +354,36 @@ export class FrameDecoder {
     const offset = this.consumed;
     sink(
       reused !== null
-        ? reused.refill(command, identifier, expiry, DEFAULT_PRIORITY, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, offset, 0)
-        : new DecodedFrame(command, identifier, expiry, DEFAULT_PRIORITY, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, offset, 0),
+        ? reused.refill(
+            command,
+            identifier,
+            expiry,
+            DEFAULT_PRIORITY,
+            buf,
+            start,
+            extent,
+            tokenStart,
+            tokenLength,
+            payloadStart,
+            payloadLength,
+            offset,
+            0,
+          )
+        : new DecodedFrame(
+            command,
+            identifier,
+            expiry,
+            DEFAULT_PRIORITY,
+            buf,
+            start,
+            extent,
+            tokenStart,
+            tokenLength,
+            payloadStart,
+            payloadLength,
+            offset,
+            0,
+          ),
     );
     return extent;
   }
@@ -368,7 +396,11 @@ export class FrameDecoder {
       if (!this.errorReported) {
         const failure: CheckFailure =
           frameLength === 0
-            ? { status: Status.ProtocolError, field: 'frameLength', reason: 'frame length is 0: a frame needs at least a token and a payload' }
+            ? {
+                status: Status.ProtocolError,
+                field: 'frameLength',
+                reason: 'frame length is 0: a frame needs at least a token and a payload',
+              }
             : {
                 status: Status.InvalidPayloadSize,
                 field: 'frameLength',
@@ -395,19 +427,43 @@ export class FrameDecoder {
     let payloadLength = 0;
     while (p < end) {
       if (end - p < ITEM_HEADER) {
-        return this.structure(sink, `item header at frame offset ${p - start} needs 3 bytes; the frame has ${end - p} left`, identifier, expiry, buf, start, extent);
+        return this.structure(
+          sink,
+          `item header at frame offset ${p - start} needs 3 bytes; the frame has ${end - p} left`,
+          identifier,
+          expiry,
+          buf,
+          start,
+          extent,
+        );
       }
       const id = buf[p];
       const length = (buf[p + 1] << 8) | buf[p + 2];
       const data = p + ITEM_HEADER;
       if (data + length > end) {
-        return this.structure(sink, `item ${id} at frame offset ${p - start} declares ${length} bytes; the frame has ${end - data} left`, identifier, expiry, buf, start, extent);
+        return this.structure(
+          sink,
+          `item ${id} at frame offset ${p - start} declares ${length} bytes; the frame has ${end - data} left`,
+          identifier,
+          expiry,
+          buf,
+          start,
+          extent,
+        );
       }
       if (id < ItemId.DeviceToken || id > ItemId.Priority) {
         return this.structure(sink, `unknown item id ${id} at frame offset ${p - start}`, identifier, expiry, buf, start, extent);
       }
       if ((mask & (1 << id)) !== 0) {
-        return this.structure(sink, `item ${id} appears twice (again at frame offset ${p - start})`, identifier, expiry, buf, start, extent);
+        return this.structure(
+          sink,
+          `item ${id} appears twice (again at frame offset ${p - start})`,
+          identifier,
+          expiry,
+          buf,
+          start,
+          extent,
+        );
       }
       mask |= 1 << id;
       if (id === ItemId.DeviceToken) {
@@ -417,20 +473,28 @@ export class FrameDecoder {
         payloadStart = data;
         payloadLength = length;
       } else if (id === ItemId.Identifier) {
-        if (length !== 4) return this.structure(sink, `identifier item is ${length} bytes; it must be 4`, identifier, expiry, buf, start, extent);
+        if (length !== 4)
+          return this.structure(sink, `identifier item is ${length} bytes; it must be 4`, identifier, expiry, buf, start, extent);
         identifier = ((buf[data] << 24) | (buf[data + 1] << 16) | (buf[data + 2] << 8) | buf[data + 3]) >>> 0;
       } else if (id === ItemId.Expiry) {
-        if (length !== 4) return this.structure(sink, `expiration item is ${length} bytes; it must be 4`, identifier, expiry, buf, start, extent);
+        if (length !== 4)
+          return this.structure(sink, `expiration item is ${length} bytes; it must be 4`, identifier, expiry, buf, start, extent);
         expiry = ((buf[data] << 24) | (buf[data + 1] << 16) | (buf[data + 2] << 8) | buf[data + 3]) >>> 0;
       } else {
-        if (length !== 1) return this.structure(sink, `priority item is ${length} bytes; it must be 1`, identifier, expiry, buf, start, extent);
+        if (length !== 1)
+          return this.structure(sink, `priority item is ${length} bytes; it must be 1`, identifier, expiry, buf, start, extent);
         priority = buf[data];
       }
       p = data + length;
     }
     const failure =
       ((mask & (1 << ItemId.DeviceToken)) === 0
-        ? { status: Status.MissingDeviceToken, field: 'token' as FrameField, reason: 'the frame has no device token item (1)', identifierZero: true }
+        ? {
+            status: Status.MissingDeviceToken,
+            field: 'token' as FrameField,
+            reason: 'the frame has no device token item (1)',
+            identifierZero: true,
+          }
         : checkTokenLength(tokenLength)) ??
       ((mask & (1 << ItemId.Payload)) === 0
         ? { status: Status.MissingPayload, field: 'payload' as FrameField, reason: 'the frame has no payload item (2)' }
@@ -438,13 +502,45 @@ export class FrameDecoder {
       checkPriority(priority);
     if (failure !== null) {
       const ErrorClass =
-        failure.field === 'priority' ? PriorityError : failure.field === 'token' || failure.field === 'tokenLength' ? TokenLengthError : PayloadLengthError;
-      this.report(sink, ErrorClass, failure, Command.Frame, identifier, buf, start, extent, expiry, buf.subarray(tokenStart, tokenStart + tokenLength), priority);
+        failure.field === 'priority'
+          ? PriorityError
+          : failure.field === 'token' || failure.field === 'tokenLength'
+            ? TokenLengthError
+            : PayloadLengthError;
+      this.report(
+        sink,
+        ErrorClass,
+        failure,
+        Command.Frame,
+        identifier,
+        buf,
+        start,
+        extent,
+        expiry,
+        buf.subarray(tokenStart, tokenStart + tokenLength),
+        priority,
+      );
       return this.skipReported(extent, extent);
     }
     const reused = this.reusable();
     if (reused !== null) {
-      sink(reused.refill(Command.Frame, identifier, expiry, priority, buf, start, extent, tokenStart, tokenLength, payloadStart, payloadLength, this.consumed, mask));
+      sink(
+        reused.refill(
+          Command.Frame,
+          identifier,
+          expiry,
+          priority,
+          buf,
+          start,
+          extent,
+          tokenStart,
+          tokenLength,
+          payloadStart,
+          payloadLength,
+          this.consumed,
+          mask,
+        ),
+      );
       return extent;
     }
     sink(
@@ -468,8 +564,26 @@ export class FrameDecoder {
   }
 
   /** A command-2 item that is unknown, repeated, of the wrong length or overrunning: status 128. */
-  private structure(sink: DecodeSink, reason: string, identifier: number, expiry: number, buf: Buffer, start: number, extent: number): number {
-    this.report(sink, ItemStructureError, { status: Status.ProtocolError, field: 'item', reason }, Command.Frame, identifier, buf, start, extent, expiry);
+  private structure(
+    sink: DecodeSink,
+    reason: string,
+    identifier: number,
+    expiry: number,
+    buf: Buffer,
+    start: number,
+    extent: number,
+  ): number {
+    this.report(
+      sink,
+      ItemStructureError,
+      { status: Status.ProtocolError, field: 'item', reason },
+      Command.Frame,
+      identifier,
+      buf,
+      start,
+      extent,
+      expiry,
+    );
     return this.skipReported(extent, extent);
   }
 

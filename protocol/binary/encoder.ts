@@ -152,7 +152,12 @@ function encodeFrameNotification(n: Notification): Buffer {
   const expiry = n.expiry ?? 0;
   const priority = n.priority ?? DEFAULT_PRIORITY;
   const body =
-    ITEM_HEADER * 3 + tokenLength + payloadLength + 4 + (expiry > 0 ? ITEM_HEADER + 4 : 0) + (priority !== DEFAULT_PRIORITY ? ITEM_HEADER + 1 : 0);
+    ITEM_HEADER * 3 +
+    tokenLength +
+    payloadLength +
+    4 +
+    (expiry > 0 ? ITEM_HEADER + 4 : 0) +
+    (priority !== DEFAULT_PRIORITY ? ITEM_HEADER + 1 : 0);
   const out = Buffer.allocUnsafe(FRAME_HEADER + body);
   out[0] = Command.Frame;
   out.writeUInt32BE(body, 1);
@@ -249,7 +254,8 @@ export function writeNotification(n: Notification, identifier: number, command: 
   const token = n.token;
   const hex = typeof token === 'string' ? token : null;
   // An odd length or a separator (spaces, colons, `<…>`) takes the general path, which strips them.
-  if (hex !== null ? (hex.length & 1) === 1 : !(token instanceof Uint8Array)) return copyInto(sink, encodeNotification({ ...n, identifier }, command));
+  if (hex !== null ? (hex.length & 1) === 1 : !(token instanceof Uint8Array))
+    return copyInto(sink, encodeNotification({ ...n, identifier }, command));
   const tokenLength = hex !== null ? hex.length >>> 1 : (token as Uint8Array).length;
   const payload = n.payload;
   const bytes = payload instanceof Uint8Array ? payload : null;
@@ -257,7 +263,13 @@ export function writeNotification(n: Notification, identifier: number, command: 
   if (text === undefined) return copyInto(sink, encodeNotification({ ...n, identifier }, command));
   const expiry = n.expiry ?? 0;
   const priority = n.priority ?? DEFAULT_PRIORITY;
-  const fixed = FRAME_HEADER + ITEM_HEADER * 3 + tokenLength + 4 + (expiry > 0 ? ITEM_HEADER + 4 : 0) + (priority !== DEFAULT_PRIORITY ? ITEM_HEADER + 1 : 0);
+  const fixed =
+    FRAME_HEADER +
+    ITEM_HEADER * 3 +
+    tokenLength +
+    4 +
+    (expiry > 0 ? ITEM_HEADER + 4 : 0) +
+    (priority !== DEFAULT_PRIORITY ? ITEM_HEADER + 1 : 0);
   // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room the text is written once and measured as it goes.
   sink.room(fixed + (bytes !== null ? bytes.length : text!.length * 3));
   const out = sink.buffer;
@@ -274,7 +286,8 @@ export function writeNotification(n: Notification, identifier: number, command: 
   }
   p += tokenLength;
   const payloadLength = bytes !== null ? (out.set(bytes, p + ITEM_HEADER), bytes.length) : out.write(text!, p + ITEM_HEADER, 'utf8');
-  if (payloadLength > 0xffff || tokenLength > 0xffff) throw new RangeError(`a command-2 item holds at most 65535 bytes; got ${Math.max(payloadLength, tokenLength)}`);
+  if (payloadLength > 0xffff || tokenLength > 0xffff)
+    throw new RangeError(`a command-2 item holds at most 65535 bytes; got ${Math.max(payloadLength, tokenLength)}`);
   out[p] = ItemId.Payload;
   out[p + 1] = payloadLength >>> 8;
   out[p + 2] = payloadLength & 0xff;

@@ -48,12 +48,16 @@ interface Apn {
 /** The simulator in its own process, as a user runs it: `apns-mock serve` on free ports. */
 async function startServe(state: string): Promise<Serve> {
   const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--feedback-port', '0', '--http2-port', '0', '--control-port', '0', '--state', state, '--json'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--port', '0', '--feedback-port', '0', '--http2-port', '0', '--control-port', '0', '--state', state, '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const facts = await new Promise<Record<string, string | number>>((resolve, reject) => {
     let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
     });
@@ -76,7 +80,15 @@ async function startServe(state: string): Promise<Serve> {
 async function nodeApn(serve: Serve, count: number, options: Record<string, unknown> = {}): Promise<number> {
   const apn = createRequire(import.meta.url)('apn') as Apn;
   const c = serve.credentials;
-  const connection = new apn.Connection({ cert: c.cert, key: c.key, ca: c.ca, gateway: c.host, port: c.port, connectionTimeout: 10_000, ...options });
+  const connection = new apn.Connection({
+    cert: c.cert,
+    key: c.key,
+    ca: c.ca,
+    gateway: c.host,
+    port: c.port,
+    connectionTimeout: 10_000,
+    ...options,
+  });
   const failures: unknown[] = [];
   connection.on('transmissionError', (code) => failures.push(code));
   connection.on('error', (error) => failures.push(error));
@@ -178,11 +190,28 @@ export const clientBench: Bench = {
       return [
         row('node-apn 1.7.8, its defaults (one write a turn)', best.apn, 'notifications/s', null),
         row('node-apn 1.7.8, fastMode', best.fast, 'notifications/s', null),
-        row('the least a sender must do: stringify + layout into 64 KB writes, one connection, one marker', best.raw, 'notifications/s', null),
+        row(
+          'the least a sender must do: stringify + layout into 64 KB writes, one connection, one marker',
+          best.raw,
+          'notifications/s',
+          null,
+        ),
         row('BinaryClient, defaults, await enqueue() each, vs node-apn defaults', best.client, 'notifications/s', best.apn, TARGETS.apn),
         row('BinaryClient, defaults, await enqueue() each, vs node-apn fastMode', best.client, 'notifications/s', best.fast),
-        row('BinaryClient, defaults, await enqueue() each, vs the least a sender must do', best.client, 'notifications/s', best.raw, TARGETS.raw),
-        row(`BinaryClient sendMany(generator), bufferSize ${buffer}, vs the least a sender must do`, best.many, 'notifications/s', best.raw, TARGETS.many),
+        row(
+          'BinaryClient, defaults, await enqueue() each, vs the least a sender must do',
+          best.client,
+          'notifications/s',
+          best.raw,
+          TARGETS.raw,
+        ),
+        row(
+          `BinaryClient sendMany(generator), bufferSize ${buffer}, vs the least a sender must do`,
+          best.many,
+          'notifications/s',
+          best.raw,
+          TARGETS.many,
+        ),
       ];
     } finally {
       serve.child.kill('SIGTERM');

@@ -15,8 +15,12 @@ function stream(): Buffer {
   const frames: Buffer[] = [];
   for (let i = 0; i < FRAMES; i++) {
     const token = Buffer.alloc(32, i & 0xff);
-    const payload = Buffer.from(`{"aps":{"alert":"Benchmark notification ${String(i).padStart(6, '0')}","badge":1},"n":"${'x'.repeat(33)}"}`);
-    const frame = encodeFrame(frameItemsOf({ token, payload, identifier: i, expiry: 1767225600, priority: 10 }, { alwaysExpiry: true, alwaysPriority: true }));
+    const payload = Buffer.from(
+      `{"aps":{"alert":"Benchmark notification ${String(i).padStart(6, '0')}","badge":1},"n":"${'x'.repeat(33)}"}`,
+    );
+    const frame = encodeFrame(
+      frameItemsOf({ token, payload, identifier: i, expiry: 1767225600, priority: 10 }, { alwaysExpiry: true, alwaysPriority: true }),
+    );
     if (frame.length !== FRAME_SIZE) throw new Error(`bench frame is ${frame.length} bytes, not ${FRAME_SIZE}`);
     frames.push(frame);
   }
@@ -33,7 +37,7 @@ function bareLoop(buf: Buffer): number {
     const end = p + FRAME_HEADER + buf.readUInt32BE(p + 1);
     let token: Buffer | undefined;
     let payload: Buffer | undefined;
-    for (let q = p + FRAME_HEADER; q < end; ) {
+    for (let q = p + FRAME_HEADER; q < end;) {
       const id = buf[q];
       const length = buf.readUInt16BE(q + 1);
       const data = q + ITEM_HEADER;
@@ -67,7 +71,8 @@ export const decoderBench: Bench = {
     const buf = stream();
     const chunks: Buffer[] = [];
     for (let at = 0; at < buf.length; at += CHUNK) chunks.push(buf.subarray(at, at + CHUNK));
-    if (decodeWith([buf]) !== FRAMES || decodeWith(chunks) !== FRAMES || bareLoop(buf) !== FRAMES) throw new Error('bench input does not decode to every frame');
+    if (decodeWith([buf]) !== FRAMES || decodeWith(chunks) !== FRAMES || bareLoop(buf) !== FRAMES)
+      throw new Error('bench input does not decode to every frame');
     const [bare, whole, chunked] = race([() => bareLoop(buf), () => decodeWith([buf]), () => decodeWith(chunks)], 9_000);
     if (sink === -1) console.log(sink);
     return [

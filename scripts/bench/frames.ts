@@ -28,7 +28,9 @@ export const PAYLOAD_SIZE = Buffer.byteLength(notification(0).payload as string)
 
 /** `BLOCK_FRAMES` consecutive frames, identifiers from `first`. */
 export function frameBlock(first = 1): Buffer {
-  const frames = Array.from({ length: BLOCK_FRAMES }, (_, i) => encodeNotification({ ...notification(first + i), identifier: first + i }, 2));
+  const frames = Array.from({ length: BLOCK_FRAMES }, (_, i) =>
+    encodeNotification({ ...notification(first + i), identifier: first + i }, 2),
+  );
   for (const f of frames) if (f.length !== FRAME_SIZE) throw new Error(`bench frame is ${f.length} bytes, not ${FRAME_SIZE}`);
   return Buffer.concat(frames);
 }

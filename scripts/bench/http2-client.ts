@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,12 +34,28 @@ async function startServe(state: string): Promise<{ child: ChildProcess; target:
   const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
   const child = spawn(
     process.execPath,
-    [cli, 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', state, '--json', '--max-records', '1000'],
+    [
+      cli,
+      'serve',
+      '--port',
+      '0',
+      '--feedback-port',
+      '0',
+      '--control-port',
+      '0',
+      '--http2-port',
+      '0',
+      '--state',
+      state,
+      '--json',
+      '--max-records',
+      '1000',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const facts = await new Promise<Record<string, string | number>>((resolve, reject) => {
     let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
     });
@@ -58,7 +74,7 @@ async function bareSession(t: Target): Promise<number> {
   await once(session, 'remoteSettings');
   const limit = session.remoteSettings.maxConcurrentStreams ?? 1;
   const requests = Array.from({ length: COUNT }, (_, i) => ({
-    headers: { ':method': 'POST', ':path': `/3/device/${token(i)}`, 'apns-topic': TOPIC, 'apns-push-type': 'alert' } as OutgoingHttpHeaders,
+    headers: { ':method': 'POST', ':path': `/3/device/${token(i)}`, 'apns-topic': TOPIC, 'apns-push-type': 'alert' },
     body: Buffer.from(payload(i)),
   }));
   const started = performance.now();
@@ -95,7 +111,9 @@ async function client(t: Target, auth: 'certificate' | 'token'): Promise<number>
   // The connection and (with tokens) the first stream, outside the timing, as in the bare case.
   await sender.send({ token: token(0), topic: TOPIC, pushType: 'alert', payload: payload(0) });
   const started = performance.now();
-  const outcomes = await Promise.all(Array.from({ length: COUNT }, (_, i) => sender.send({ token: token(i), topic: TOPIC, pushType: 'alert', payload: payload(i) })));
+  const outcomes = await Promise.all(
+    Array.from({ length: COUNT }, (_, i) => sender.send({ token: token(i), topic: TOPIC, pushType: 'alert', payload: payload(i) })),
+  );
   const seconds = (performance.now() - started) / 1000;
   await sender.close();
   const accepted = outcomes.filter((o) => o.status === 'accepted').length;

@@ -16,7 +16,10 @@ const CONCURRENCY = 50;
 const TOPIC = 'com.example.app';
 
 /** The floor for any HTTP/2 API: node:http2 over the same TLS, taking each request's body and answering 200. */
-async function bareServer(tls: { key: string; cert: string }): Promise<{ server: Http2SecureServer; port: number; requests: () => number }> {
+async function bareServer(tls: {
+  key: string;
+  cert: string;
+}): Promise<{ server: Http2SecureServer; port: number; requests: () => number }> {
   let requests = 0;
   const server = createSecureServer({ ...tls, settings: { maxConcurrentStreams: 1000 } }, undefined);
   server.on('stream', (stream) => {
@@ -43,20 +46,34 @@ export const http2Bench: Bench = {
     try {
       const key = await sim.createSigningKey('TEAM000001', 'KEY0000001');
       const authorization = `bearer ${await signProviderToken({ teamId: key.teamId, keyId: key.keyId, privateKey: key.privateKey })}`;
-      const base = { ca: sim.credentials.ca, authorization, topic: TOPIC, body: notification(0).payload as string, sessions: SESSIONS, concurrency: CONCURRENCY };
+      const base = {
+        ca: sim.credentials.ca,
+        authorization,
+        topic: TOPIC,
+        body: notification(0).payload as string,
+        sessions: SESSIONS,
+        concurrency: CONCURRENCY,
+      };
       const measure = async (port: number, taken: () => number, requests: number): Promise<number> => {
         const before = taken();
         const cpu = process.cpuUsage();
         const result = await load.ask<LoadResult>({ ...base, port, requests } satisfies LoadJob);
-        trace(`${port === bare.port ? 'bare node:http2' : 'simulator'}, ${requests} requests`, result.ms, { generator: result.cpuMs, server: cpuMs(cpu) });
+        trace(`${port === bare.port ? 'bare node:http2' : 'simulator'}, ${requests} requests`, result.ms, {
+          generator: result.cpuMs,
+          server: cpuMs(cpu),
+        });
         if (result.failures > 0) throw new Error(`${result.failures} of ${requests} requests were not answered 200`);
         // The first request of each connection authenticates it, before the clock starts.
-        if (taken() - before !== requests + SESSIONS) throw new Error(`the server took ${taken() - before} of ${requests + SESSIONS} requests`);
+        if (taken() - before !== requests + SESSIONS)
+          throw new Error(`the server took ${taken() - before} of ${requests + SESSIONS} requests`);
         return (requests / result.ms) * 1000;
       };
       const simTaken = () => sim.recorder.stats().accepted;
       const sized = (rate: number) => Math.max(5000, Math.round((rate * RUN_MS) / 1000));
-      const counts = { bare: sized(await measure(bare.port, bare.requests, 5000)), sim: sized(await measure(sim.ports.http2!, simTaken, 5000)) };
+      const counts = {
+        bare: sized(await measure(bare.port, bare.requests, 5000)),
+        sim: sized(await measure(sim.ports.http2!, simTaken, 5000)),
+      };
       const best = { bare: 0, sim: 0 };
       for (let round = 0; round < ROUNDS; round++) {
         best.bare = Math.max(best.bare, await measure(bare.port, bare.requests, counts.bare));

@@ -13,7 +13,8 @@ const benches: (() => Promise<Bench>)[] = [
   async () => (await import('./memory.js')).memoryBench,
 ];
 
-const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n: number | null, digits = 0) =>
+  n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function print(rows: readonly BenchRow[]): void {
   const width = Math.max(...rows.map((r) => r.name.length));

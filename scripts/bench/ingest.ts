@@ -59,7 +59,13 @@ interface Target {
   taken(): number;
 }
 
-async function measure(sender: Helper, base: Omit<SendJob, 'port' | 'connections' | 'framesPerConnection'>, target: Target, connections: number, frames: number): Promise<number> {
+async function measure(
+  sender: Helper,
+  base: Omit<SendJob, 'port' | 'connections' | 'framesPerConnection'>,
+  target: Target,
+  connections: number,
+  frames: number,
+): Promise<number> {
   const job: SendJob = { ...base, port: target.port, connections, framesPerConnection: Math.max(1, Math.round(frames / connections)) };
   target.prepare(job);
   const before = target.taken();
@@ -96,7 +102,12 @@ export const ingestBench: Bench = {
         prepare: (job) => void (counting.expectedBytes = job.framesPerConnection * FRAME_SIZE + MARKER.length),
         taken: () => counting.frames,
       };
-      const gateway: Target = { name: 'gateway', port: sim.ports.gateway, prepare: () => undefined, taken: () => sim.recorder.stats().accepted };
+      const gateway: Target = {
+        name: 'gateway',
+        port: sim.ports.gateway,
+        prepare: () => undefined,
+        taken: () => sim.recorder.stats().accepted,
+      };
       const rows: BenchRow[] = [];
       for (const connections of [1, 8]) {
         const rawFrames = await calibrate((n) => measure(sender, base, raw, connections, n));

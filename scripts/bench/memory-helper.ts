@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serveHelper } from './processes.js';
 
-export type MemoryRequest = { kind: 'start' } | { kind: 'start-bare' } | { kind: 'measure' } | { kind: 'records'; count: number; via: 'frames' | 'inputs' };
+export type MemoryRequest =
+  { kind: 'start' } | { kind: 'start-bare' } | { kind: 'measure' } | { kind: 'records'; count: number; via: 'frames' | 'inputs' };
 
 export interface Memory {
   rss: number;
@@ -49,7 +50,13 @@ function measure(): Memory {
  * returns the memory they hold, in bytes, and how long it took.
  */
 function records(count: number, via: 'frames' | 'inputs'): { bytes: number; ms: number } {
-  const connection: ConnectionInfo = { id: 1, protocol: 'binary', peer: '127.0.0.1:50000', topic: 'com.example.bench', environment: 'development' };
+  const connection: ConnectionInfo = {
+    id: 1,
+    protocol: 'binary',
+    peer: '127.0.0.1:50000',
+    topic: 'com.example.bench',
+    environment: 'development',
+  };
   const block = frameBlock();
   const chunks: Buffer[] = [];
   for (let at = 0; at < block.length; at += CHUNK) chunks.push(block.subarray(at, at + CHUNK));
@@ -65,14 +72,25 @@ function records(count: number, via: 'frames' | 'inputs'): { bytes: number; ms: 
         }
       : (event: DecodeEvent) => {
           const frame = event as DecodedFrame;
-          recorder.push({ connection, command: 2, identifier: frame.identifier, expiry: frame.expiry, priority: frame.priority, bytes: frame.bytes, token: frame.token, payload: frame.payload, outcome: 'accepted' });
+          recorder.push({
+            connection,
+            command: 2,
+            identifier: frame.identifier,
+            expiry: frame.expiry,
+            priority: frame.priority,
+            bytes: frame.bytes,
+            token: frame.token,
+            payload: frame.payload,
+            outcome: 'accepted',
+          });
         };
   while (recorder.size < count) {
     for (const chunk of chunks) decoder.push(via === 'frames' ? recorder.adopt(chunk) : chunk, sink);
   }
   const ms = performance.now() - started;
   const after = measure().heapAndExternal;
-  if (recorder.stats().total < count || recorder.find({ since: recorder.lastSeq - 1 })[0].bytes.length !== FRAME_SIZE) throw new Error('the records are not what was sent');
+  if (recorder.stats().total < count || recorder.find({ since: recorder.lastSeq - 1 })[0].bytes.length !== FRAME_SIZE)
+    throw new Error('the records are not what was sent');
   return { bytes: after - before, ms };
 }
 
@@ -87,11 +105,14 @@ serveHelper<MemoryRequest>(async (request) => {
       // The same process as the gateway's (a simulator in it, idle), plus the bare server the connections go to.
       sim = await startSimulator({ controlPort: false, http2Port: false });
       const state = await loadOrCreateState(sim.state);
-      const server = createServer(tlsServerOptions({ tls: { key: state.server.key, cert: state.server.cert, ca: state.ca.cert } }), (socket) => {
-        bare!.open++;
-        socket.on('error', () => undefined);
-        socket.on('close', () => bare!.open--);
-      });
+      const server = createServer(
+        tlsServerOptions({ tls: { key: state.server.key, cert: state.server.cert, ca: state.ca.cert } }),
+        (socket) => {
+          bare!.open++;
+          socket.on('error', () => undefined);
+          socket.on('close', () => bare!.open--);
+        },
+      );
       bare = { server, open: 0 };
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');

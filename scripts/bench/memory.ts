@@ -25,7 +25,8 @@ async function openConnection(s: Started): Promise<TLSSocket> {
 
 async function openMany(s: Started, n: number): Promise<TLSSocket[]> {
   const sockets: TLSSocket[] = [];
-  while (sockets.length < n) sockets.push(...(await Promise.all(Array.from({ length: Math.min(OPENING, n - sockets.length) }, () => openConnection(s)))));
+  while (sockets.length < n)
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(OPENING, n - sockets.length) }, () => openConnection(s)))));
   return sockets;
 }
 
@@ -71,7 +72,13 @@ async function idleConnections(): Promise<BenchRow[]> {
   return [
     row(`bare TLS server, client certificates, per idle connection (${n}, RSS)`, best.bare, 'bytes', null),
     row(`  of which JS heap + external`, best.bareHeap, 'bytes', null),
-    ratioCeilingRow(`gateway process, per idle TLS connection (${n}, RSS) vs the bare server`, best.gateway, 'bytes', best.bare, PER_CONNECTION_RATIO),
+    ratioCeilingRow(
+      `gateway process, per idle TLS connection (${n}, RSS) vs the bare server`,
+      best.gateway,
+      'bytes',
+      best.bare,
+      PER_CONNECTION_RATIO,
+    ),
     ceilingRow(`  the same, in bytes`, best.gateway, 'bytes', PER_CONNECTION_LIMIT),
     row(`  of which JS heap + external`, best.gatewayHeap, 'bytes', best.bareHeap),
   ];
@@ -95,8 +102,20 @@ export const memoryBench: Bench = {
     const frames = await records('frames');
     const inputs = await records('inputs');
     rows.push(
-      marginRow(`per recorded notification, as the gateway records (${FRAME_SIZE}-byte frame)`, frames.perRecord, 'bytes', PAYLOAD_SIZE, ABOVE_PAYLOAD_LIMIT),
-      marginRow(`per recorded notification, as a RecordInput with views (add(), push())`, inputs.perRecord, 'bytes', PAYLOAD_SIZE, ABOVE_PAYLOAD_LIMIT),
+      marginRow(
+        `per recorded notification, as the gateway records (${FRAME_SIZE}-byte frame)`,
+        frames.perRecord,
+        'bytes',
+        PAYLOAD_SIZE,
+        ABOVE_PAYLOAD_LIMIT,
+      ),
+      marginRow(
+        `per recorded notification, as a RecordInput with views (add(), push())`,
+        inputs.perRecord,
+        'bytes',
+        PAYLOAD_SIZE,
+        ABOVE_PAYLOAD_LIMIT,
+      ),
       row(`  recording rate, frames (decode + record, no sockets)`, frames.rate, 'records/s', null),
     );
     return rows;

@@ -67,5 +67,6 @@ export async function rawSend(target: RawTarget, count: number, make: (i: number
   const reply = await answer;
   socket.destroy();
   // Status 2 for identifier 0: the marker's answer. Anything else means a frame was rejected.
-  if (reply[1] !== 2 || reply.readUInt32BE(2) !== 0) throw new Error(`the gateway answered status ${reply[1]} for identifier ${reply.readUInt32BE(2)}`);
+  if (reply[1] !== 2 || reply.readUInt32BE(2) !== 0)
+    throw new Error(`the gateway answered status ${reply[1]} for identifier ${reply.readUInt32BE(2)}`);
 }

@@ -27,7 +27,9 @@ export interface Bench {
  */
 export function trace(what: string, ms: number, cpu: Record<string, number>): void {
   if (!process.env.BENCH_TRACE) return;
-  const used = Object.entries(cpu).map(([who, t]) => `${who} ${t.toFixed(0)} ms`).join(', ');
+  const used = Object.entries(cpu)
+    .map(([who, t]) => `${who} ${t.toFixed(0)} ms`)
+    .join(', ');
   process.stderr.write(`  [trace] ${what}: ${ms.toFixed(0)} ms; cpu: ${used}\n`);
 }
 
@@ -40,7 +42,16 @@ export function cpuMs(since: NodeJS.CpuUsage): number {
 /** A row whose ratio (value / baseline) must reach `target` when one is given. */
 export function row(name: string, value: number, unit: string, baseline: number | null, target: number | null = null): BenchRow {
   const ratio = baseline === null || baseline === 0 ? null : value / baseline;
-  return { name, value, unit, baseline, ratio, target, goal: target === null ? null : `ratio >= ${target}`, met: target === null || ratio === null ? null : ratio >= target };
+  return {
+    name,
+    value,
+    unit,
+    baseline,
+    ratio,
+    target,
+    goal: target === null ? null : `ratio >= ${target}`,
+    met: target === null || ratio === null ? null : ratio >= target,
+  };
 }
 
 /** A row whose value must stay at or under `limit`; lower is better. */
@@ -56,7 +67,16 @@ export function ratioCeilingRow(name: string, value: number, unit: string, basel
 
 /** A row whose value may exceed its baseline by at most `margin`; lower is better. */
 export function marginRow(name: string, value: number, unit: string, baseline: number, margin: number): BenchRow {
-  return { name, value, unit, baseline, ratio: value / baseline, target: margin, goal: `value - baseline <= ${margin}`, met: value - baseline <= margin };
+  return {
+    name,
+    value,
+    unit,
+    baseline,
+    ratio: value / baseline,
+    target: margin,
+    goal: `value - baseline <= ${margin}`,
+    met: value - baseline <= margin,
+  };
 }
 
 /**
@@ -72,7 +92,7 @@ export function race(fns: readonly (() => number)[], budgetMs: number, rounds = 
     fns.forEach((fn, i) => {
       let ops = 0;
       const start = process.hrtime.bigint();
-      let elapsed = 0;
+      let elapsed: number;
       do {
         ops += fn();
         elapsed = Number(process.hrtime.bigint() - start) / 1e6;

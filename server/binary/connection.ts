@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
-  BinaryProtocolError,
+  type BinaryProtocolError,
   Command,
   FrameDecoder,
   Status,

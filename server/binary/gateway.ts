@@ -136,7 +136,10 @@ export class BinaryGateway extends EventEmitter {
         onInternalError: (error, connection) => {
           this.internalErrors++;
           if (this.listenerCount('internalError') > 0) this.emit('internalError', error, connection);
-          else process.emitWarning(`apns-mock: internal error on connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
+          else
+            process.emitWarning(
+              `apns-mock: internal error on connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`,
+            );
         },
       },
       (closed) => {

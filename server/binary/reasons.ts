@@ -23,7 +23,9 @@ export function describeFailure(error: BinaryProtocolError, limits: Limits): str
 function explainFailure(error: BinaryProtocolError, limits: Limits): string {
   const verdict = explain(error.bytes, { limits }).frames[0]?.verdict;
   const reason = verdict !== undefined && verdict.status === error.status ? verdict.reason : error.message;
-  return isFlushMarker(error.bytes) ? `${reason} (the flush marker: senders such as Pushy and apns-mock send write it on purpose, and its status-2 reply proves every notification before it accepted)` : reason;
+  return isFlushMarker(error.bytes)
+    ? `${reason} (the flush marker: senders such as Pushy and apns-mock send write it on purpose, and its status-2 reply proves every notification before it accepted)`
+    : reason;
 }
 
 /** Pushy's flush: command 1 with a token length of 0 and no payload, 13 bytes. */

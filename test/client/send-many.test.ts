@@ -60,7 +60,14 @@ describe('sendMany()', () => {
     const ledger = ledgerOf(sim);
     expect(checkAgainstRecords(ledger, outcomes).duplicates).toBe(0);
     for (let seq = 0; seq < 300; seq++) expect(ledger.accepted(seq)).toHaveLength(1);
-    expect(new Set(ledger.accepted(119).concat(ledger.accepted(120)).map((r) => r.connectionId)).size).toBe(2);
+    expect(
+      new Set(
+        ledger
+          .accepted(119)
+          .concat(ledger.accepted(120))
+          .map((r) => r.connectionId),
+      ).size,
+    ).toBe(2);
   });
 
   it('an async iterable of 100,000 is read only as fast as the buffer has room: memory stays bounded', async () => {
@@ -73,6 +80,8 @@ describe('sendMany()', () => {
       for (let seq = 0; seq < 100_000; seq++) {
         lead = Math.max(lead, produced - settled);
         produced++;
+        // A source that awaits, as a database cursor does.
+        if (seq % 1000 === 0) await Promise.resolve();
         yield { token: TOKEN, payload: { seq } };
       }
     }

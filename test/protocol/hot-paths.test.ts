@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Command, FrameDecoder, encodeNotification, writeNotification, type FrameSink, type Notification } from '../../protocol/binary/index.js';
+import {
+  Command,
+  FrameDecoder,
+  encodeNotification,
+  writeNotification,
+  type FrameSink,
+  type Notification,
+} from '../../protocol/binary/index.js';
 import { byteByByte, decodeChunks, splitAt } from '../support/events.js';
 import { loadVectors } from '../support/vectors.js';
 
@@ -36,7 +43,9 @@ describe('writeNotification: the same bytes as encodeNotification, written in pl
     ];
     for (const command of [Command.Simple, Command.Enhanced, Command.Frame] as const) {
       for (const [i, n] of cases.entries()) {
-        expect(blocks.write(n, i + 1, command).toString('hex')).toBe(encodeNotification({ ...n, identifier: i + 1 }, command).toString('hex'));
+        expect(blocks.write(n, i + 1, command).toString('hex')).toBe(
+          encodeNotification({ ...n, identifier: i + 1 }, command).toString('hex'),
+        );
       }
     }
   });
@@ -44,10 +53,15 @@ describe('writeNotification: the same bytes as encodeNotification, written in pl
   it('any payload text and identifier (property)', () => {
     const blocks = new Blocks();
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: 0, max: 255 }), (text, id, priority) => {
-        const n = { token: 'cd'.repeat(32), payload: { text }, expiry: id, priority };
-        expect(blocks.write(n, id, Command.Frame).equals(encodeNotification({ ...n, identifier: id }, Command.Frame))).toBe(true);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.integer({ min: 0, max: 255 }),
+        (text, id, priority) => {
+          const n = { token: 'cd'.repeat(32), payload: { text }, expiry: id, priority };
+          expect(blocks.write(n, id, Command.Frame).equals(encodeNotification({ ...n, identifier: id }, Command.Frame))).toBe(true);
+        },
+      ),
     );
   });
 
@@ -74,7 +88,11 @@ describe('writeNotification: the same bytes as encodeNotification, written in pl
 describe('FrameDecoder with reuseFrame: the same events as one frame object each', () => {
   it('every golden vector, whole, cut in two anywhere and byte by byte', () => {
     for (const v of loadVectors()) {
-      const cuts = [[v.bytes], byteByByte(v.bytes), ...Array.from({ length: Math.min(v.bytes.length, 40) }, (_, i) => splitAt(v.bytes, [i]))];
+      const cuts = [
+        [v.bytes],
+        byteByByte(v.bytes),
+        ...Array.from({ length: Math.min(v.bytes.length, 40) }, (_, i) => splitAt(v.bytes, [i])),
+      ];
       for (const chunks of cuts) {
         expect(decodeChunks(chunks, { reuseFrame: true }), v.file).toEqual(decodeChunks(chunks));
       }
@@ -82,12 +100,17 @@ describe('FrameDecoder with reuseFrame: the same events as one frame object each
   });
 
   it('hands the sink one object, refilled: views made for one frame are not those of the next', () => {
-    const bytes = Buffer.concat([1, 2].map((id) => encodeNotification({ token: Buffer.alloc(32, id), payload: `{"n":${id}}`, identifier: id })));
+    const bytes = Buffer.concat(
+      [1, 2].map((id) => encodeNotification({ token: Buffer.alloc(32, id), payload: `{"n":${id}}`, identifier: id })),
+    );
     const seen: { frame: object; token: string; payload: string }[] = [];
     new FrameDecoder({ reuseFrame: true }).push(bytes, (e) => {
       if (e.kind === 'frame') seen.push({ frame: e, token: e.token.toString('hex'), payload: e.payload.toString() });
     });
     expect(seen[0].frame).toBe(seen[1].frame);
-    expect(seen.map((s) => [s.token.slice(0, 2), s.payload])).toEqual([['01', '{"n":1}'], ['02', '{"n":2}']]);
+    expect(seen.map((s) => [s.token.slice(0, 2), s.payload])).toEqual([
+      ['01', '{"n":1}'],
+      ['02', '{"n":2}'],
+    ]);
   });
 });

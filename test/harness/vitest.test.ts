@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import '../harness/vitest.js';
-import { apnsMatchers, formatRecordTable } from '../harness/vitest.js';
-import { encodeEnhanced, encodeNotification } from '../protocol/binary/index.js';
-import { startSimulator, type NotificationRecord, type Simulator } from '../server/index.js';
-import { openProvider, sendFrames } from './support/provider-socket.js';
+import '../../harness/vitest.js';
+import { apnsMatchers, formatRecordTable } from '../../harness/vitest.js';
+import { encodeEnhanced, encodeNotification } from '../../protocol/binary/index.js';
+import { startSimulator, type NotificationRecord, type Simulator } from '../../server/index.js';
+import { openProvider, sendFrames } from '../support/provider-socket.js';
 
 const TOKEN = '0123456789abcdef'.repeat(4);
 const OTHER = 'bb'.repeat(32);

@@ -8,10 +8,10 @@ import {
   encodeNotification,
   encodeSimple,
   frameItemsOf,
-} from '../../protocol/binary/index.js';
-import { startSimulator, type Simulator } from '../../server/index.js';
-import { exchange, handshakeError, openProvider, sendFrames } from '../support/provider-socket.js';
-import { useSimulator } from '../support/simulator.js';
+} from '../../../protocol/binary/index.js';
+import { startSimulator, type Simulator } from '../../../server/index.js';
+import { exchange, handshakeError, openProvider, sendFrames } from '../../support/provider-socket.js';
+import { useSimulator } from '../../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);

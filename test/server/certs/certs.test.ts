@@ -25,11 +25,11 @@ import {
   writeProviderBundle,
   type PemPair,
   type StateCertificates,
-} from '../../server/certs/index.js';
-import { generateKey, issueCertificate, privateKeyPem } from '../../server/certs/issue.js';
-import { handshake, run, startIdentityServer, type IdentityServer } from '../support/certs-tls.js';
+} from '../../../server/certs/index.js';
+import { generateKey, issueCertificate, privateKeyPem } from '../../../server/certs/issue.js';
+import { handshake, run, startIdentityServer, type IdentityServer } from '../../support/certs-tls.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 const TOPIC = 'com.example.app';
 const OPENSSL = existsSync('/usr/bin/openssl') ? '/usr/bin/openssl' : 'openssl';
 /** The seed's conversion step, word for word. */

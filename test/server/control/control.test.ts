@@ -1,10 +1,10 @@
 import type { TLSSocket } from 'node:tls';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Status, decodeErrorResponse, encodeEnhanced, encodeNotification, encodeErrorResponse } from '../../protocol/binary/index.js';
-import { startSimulator, type NotificationRecord, type RecordInput, type Simulator } from '../../server/index.js';
-import { connectProvider } from '../support/provider-connection.js';
-import { openProvider, sendFrames } from '../support/provider-socket.js';
-import { useSimulator } from '../support/simulator.js';
+import { Status, decodeErrorResponse, encodeEnhanced, encodeNotification, encodeErrorResponse } from '../../../protocol/binary/index.js';
+import { startSimulator, type NotificationRecord, type RecordInput, type Simulator } from '../../../server/index.js';
+import { connectProvider } from '../../support/provider-connection.js';
+import { openProvider, sendFrames } from '../../support/provider-socket.js';
+import { useSimulator } from '../../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeEnhanced, encodeNotification } from '../../protocol/binary/index.js';
-import { Recorder, startSimulator, type ConnectionInfo, type NotificationRecord } from '../../server/index.js';
-import { RecordFileError, type SinkState } from '../../server/recorder/jsonl.js';
-import { sendFrames } from '../support/provider-socket.js';
+import { encodeEnhanced, encodeNotification } from '../../../protocol/binary/index.js';
+import { Recorder, startSimulator, type ConnectionInfo, type NotificationRecord } from '../../../server/index.js';
+import { RecordFileError, type SinkState } from '../../../server/recorder/jsonl.js';
+import { sendFrames } from '../../support/provider-socket.js';
 
 const TOKEN = 'aa'.repeat(32);
 let dir: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { encodeNotification } from '../../protocol/binary/index.js';
-import { startSimulator } from '../../server/index.js';
-import { sendFrames } from '../support/provider-socket.js';
+import { encodeNotification } from '../../../protocol/binary/index.js';
+import { startSimulator } from '../../../server/index.js';
+import { sendFrames } from '../../support/provider-socket.js';
 
 const TOKEN = 'aa'.repeat(32);
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeNotification } from '../../protocol/binary/index.js';
-import { startSimulator, type Simulator } from '../../server/index.js';
-import { writeExpectJunit } from '../../server/report/index.js';
-import { enhancedFrame } from '../support/bytes.js';
-import { runCli } from '../support/cli-process.js';
-import { sendFrames } from '../support/provider-socket.js';
+import { encodeNotification } from '../../../protocol/binary/index.js';
+import { startSimulator, type Simulator } from '../../../server/index.js';
+import { writeExpectJunit } from '../../../server/report/index.js';
+import { enhancedFrame } from '../../support/bytes.js';
+import { runCli } from '../../support/cli-process.js';
+import { sendFrames } from '../../support/provider-socket.js';
 
 // Debian's chromium package; never a browser downloaded by a test tool. As test/inspector does.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Status, decodeErrorResponse, encodeEnhanced, encodeErrorResponse, encodeNotification } from '../../protocol/binary/index.js';
+import { Status, decodeErrorResponse, encodeEnhanced, encodeErrorResponse, encodeNotification } from '../../../protocol/binary/index.js';
 import {
   RuleError,
   startSimulator,
@@ -10,10 +10,10 @@ import {
   type ProviderCredentials,
   type RuleSpec,
   type Simulator,
-} from '../../server/index.js';
-import { connectProvider } from '../support/provider-connection.js';
-import { sendFrames } from '../support/provider-socket.js';
-import { useSimulator } from '../support/simulator.js';
+} from '../../../server/index.js';
+import { connectProvider } from '../../support/provider-connection.js';
+import { sendFrames } from '../../support/provider-socket.js';
+import { useSimulator } from '../../support/simulator.js';
 
 const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);

@@ -49,13 +49,13 @@ function connectionLine(event: 'connect' | 'disconnect', c: ConnectionLike): str
   return `${clock()} ${verb} ${PROTOCOL_NAMES[c.protocol] ?? c.protocol} #${c.id} from ${c.peer}${event === 'connect' && who ? ` (${who})` : ''}`;
 }
 
-/** The counts of a summary line, from the recorder and the refusal log. */
+/** The counts of a summary line, from the recorder (its outcome counts leave flush markers out) and the refusal log. */
 function countsOf(sim: Simulator): { text: string; key: string } {
   const stats = sim.recorder.stats();
   const markers = stats.markers ?? 0;
   const open = sim.gateway.stats.open + (sim.http2?.stats.open ?? 0);
   const parts = [
-    `${stats.total.toLocaleString('en-US')} notification(s): ${stats.accepted} accepted, ${stats.rejected - markers} rejected`,
+    `${stats.total.toLocaleString('en-US')} notification(s): ${stats.accepted} accepted, ${stats.rejected} rejected`,
     ...(stats.discarded > 0 ? [`${stats.discarded} discarded`] : []),
     ...(stats.incomplete > 0 ? [`${stats.incomplete} incomplete`] : []),
     ...(markers > 0 ? [`${markers} flush marker(s)`] : []),

@@ -8,7 +8,7 @@ export interface StopOptions {
   timeoutMs: number;
 }
 
-/** "12 record(s): 10 accepted, 1 rejected, 1 discarded, 0 incomplete", from the control API's /stats. */
+/** "12 record(s): 10 accepted, 1 rejected, 1 discarded, 0 incomplete, 1 flush marker(s)", from the control API's /stats. */
 async function recordCounts(facts: ServeFacts | null, token: string | undefined): Promise<string> {
   const url = facts === null ? null : controlUrlOf(facts);
   if (url === null) return 'record counts unknown (no control API)';
@@ -21,7 +21,8 @@ async function recordCounts(facts: ServeFacts | null, token: string | undefined)
       return `record counts unknown (control API answered ${response.status}${response.status === 401 ? '; give --control-token' : ''})`;
     const stats = (await response.json()) as { records: Record<string, number> };
     const counts = OUTCOMES.map((o) => `${stats.records[o] ?? 0} ${o}`).join(', ');
-    return `${stats.records.total ?? 0} record(s): ${counts}`;
+    const markers = stats.records.markers ?? 0;
+    return `${stats.records.total ?? 0} record(s): ${counts}${markers > 0 ? `, ${markers} flush marker(s)` : ''}`;
   } catch (error) {
     return `record counts unknown (${(error as Error).message})`;
   }

@@ -97,11 +97,11 @@ describe('serve --detach, status, stop', () => {
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toMatch(
       new RegExp(
-        `^apns-mock: stopped the simulator \\(pid ${pid}\\); 3 record\\(s\\): 2 accepted, 1 rejected, 0 discarded, 0 incomplete\\n$`,
+        `^apns-mock: stopped the simulator \\(pid ${pid}\\); 3 record\\(s\\): 2 accepted, 0 rejected, 0 discarded, 0 incomplete, 1 flush marker\\(s\\)\\n$`,
       ),
     );
     for (const port of [facts.gateway, facts.feedback, facts.http2, facts.control]) expect(await released(port)).toBe(true);
-    // Two notifications and a frame without a token, every line whole.
+    // Two notifications and a flush marker (a frame without a token), every line whole.
     const lines = (await readFile(records, 'utf8')).split('\n').filter(Boolean);
     expect(lines.map((l) => (JSON.parse(l) as { outcome: string }).outcome)).toEqual(['accepted', 'accepted', 'rejected']);
     expect(existsSync(join(state, 'serve.pid'))).toBe(false);

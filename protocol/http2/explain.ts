@@ -1,5 +1,6 @@
 import { bundleOfTopic, Http2Header, HTTP2_LIMITS, type Http2Limits } from './constants.js';
 import { http2Rejection, http2StatusOf, isHttp2Reason, type Http2Rejection } from './reasons.js';
+import { InputError } from '../../common/errors.js';
 import {
   DEVICE_CHECKS,
   certificateTopics,
@@ -272,8 +273,10 @@ function placeServerAnswer(input: Http2RequestInput, checks: Http2ExplainedCheck
 }
 
 /** Thrown for input that is not a request (or a record) as JSON. */
-export class Http2RequestInputError extends Error {
-  readonly code = 'ERR_APNS_HTTP2_REQUEST_INPUT';
+export class Http2RequestInputError extends InputError {
+  constructor(message: string) {
+    super(message, 'ERR_APNS_HTTP2_REQUEST_INPUT');
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

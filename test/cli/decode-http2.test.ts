@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { explainHttp2Request, http2RequestFromJson, type Http2Explanation } from '../../protocol/http2/explain.js';
 import { startSimulator, type NotificationRecord, type Simulator } from '../../server/index.js';
 import { runCli } from '../support/cli-process.js';
-import { ALERT, OTHER_TOKEN, TOKEN, close, open, send, type Send } from '../http2/support.js';
+import { ALERT, OTHER_TOKEN, TOKEN, close, open, send, type Send } from '../server/http2/support.js';
 
 let sim: Simulator;
 let session: ClientHttp2Session;

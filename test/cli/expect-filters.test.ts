@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from '../../server/index.js';
 import '../../harness/vitest.js';
 import { runCli } from '../support/cli-process.js';
 import { sendFrames } from '../support/provider-socket.js';
-import { TOKEN, close, open, send } from '../http2/support.js';
+import { TOKEN, close, open, send } from '../server/http2/support.js';
 
 const OTHER = 'bb'.repeat(32);
 

@@ -1,33 +1,9 @@
+import { explainHttp2Request, type Http2ExplainedCheck as Check } from '../../protocol/http2/explain.js';
 import { h } from './dom.js';
 import type { NotificationRecord } from './model.js';
 
-/** One of Apple's HTTP/2 checks as protocol/http2/explain.ts reports it. */
-interface Check {
-  step: number;
-  name: string;
-  wants: string;
-  outcome: 'passed' | 'failed' | 'not reached' | 'server';
-  found: string;
-  failure?: { reason: string; status: number; words: string };
-}
-
-/** What the page needs of `explainHttp2Request` (protocol/http2/explain.ts). */
-type Explainer = (input: {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string | null;
-  auth: 'certificate' | 'token' | null;
-  topic: string | null;
-  answered: { status: number | null; reason: string | null; words: string | null; rule: string | null };
-}) => { checks: Check[] };
-
-/**
- * The hook for the HTTP/2 checks in Apple's order. protocol/http2/explain.ts is being written
- * beside this page: once it is in the repository, import `explainHttp2Request` from
- * '../../protocol/http2/explain.js' and set it here; until then the section says so.
- */
-const explainer: Explainer | null = null;
+/** Apple's checks in order, by the same code the server judges with (protocol/http2/explain.ts). */
+const explainer = explainHttp2Request;
 
 const OUTCOME_MARKS: Record<Check['outcome'], string> = { passed: '✓', failed: '✗', 'not reached': '·', server: '→' };
 
@@ -35,7 +11,6 @@ const OUTCOME_MARKS: Record<Check['outcome'], string> = { passed: '✓', failed:
 export function http2ChecksSection(r: NotificationRecord): HTMLElement | null {
   const d = r.http2;
   if (!d) return null;
-  if (explainer === null) return null;
   const { checks } = explainer({
     method: d.method,
     path: d.path,

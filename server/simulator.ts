@@ -74,7 +74,7 @@ export interface SimulatorOptions {
   /** Append every record to this JSON Lines file. */
   record?: string;
   /** A scenario file path, or its contents: rules, devices, uninstalled tokens. */
-  scenario?: string | Scenario | unknown;
+  scenario?: string | Scenario | object;
   rules?: RuleSpec[];
   /** HTTP/2 provider API port, or false for none. Default 0; `serve` uses 2197. */
   http2Port?: number | false;

@@ -32,7 +32,7 @@ export const TOPIC_SUFFIX: Readonly<Record<PushType, string>> = Object.freeze(
 
 /** Longest suffixes first, so `.voip-ptt` is not read as `.voip`. */
 const SUFFIXES = PUSH_TYPE_TABLE.filter((p) => p.suffix !== '')
-  .map((p) => ({ type: p.type as PushType, suffix: p.suffix as string }))
+  .map((p) => ({ type: p.type, suffix: p.suffix }))
   .sort((a, b) => b.suffix.length - a.suffix.length);
 
 export function isPushType(value: unknown): value is PushType {

@@ -42,8 +42,8 @@ export function readProviderToken(authorization: string | undefined): ProviderTo
   let header: Record<string, unknown>;
   let claims: Record<string, unknown>;
   try {
-    header = decodeProtectedHeader(jwt) as Record<string, unknown>;
-    claims = decodeJwt(jwt) as Record<string, unknown>;
+    header = decodeProtectedHeader(jwt);
+    claims = decodeJwt(jwt);
   } catch (error) {
     return http2Rejection('InvalidProviderToken', `the provider token cannot be decoded: ${(error as Error).message}`);
   }

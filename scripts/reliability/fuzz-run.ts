@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { connect, createSecureContext, type SecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

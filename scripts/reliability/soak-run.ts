@@ -108,10 +108,10 @@ async function startServe(dir: string, records: string, maxRecords: number): Pro
   const args = ['serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state'), '--json', '--record', records, '--max-records', String(maxRecords)];
   const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const facts = await new Promise<Serve['facts']>((resolve, reject) => {
     let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const newline = out.indexOf('\n');
       if (newline >= 0) resolve(JSON.parse(out.slice(0, newline)));

@@ -71,7 +71,7 @@ export function providerIdentity(cert: X509Certificate | Buffer | Uint8Array | n
   };
   if (cert === null || cert === undefined) return identity;
 
-  let node: X509Certificate | null = null;
+  let node: X509Certificate | null;
   let raw: Buffer;
   if (cert instanceof X509Certificate) {
     node = cert;
@@ -87,7 +87,7 @@ export function providerIdentity(cert: X509Certificate | Buffer | Uint8Array | n
   identity.fingerprint256 = node?.fingerprint256 ?? colonHex(createHash('sha256').update(raw).digest());
   identity.serialNumber = node?.serialNumber ?? '';
 
-  let parsed: AsnCertificate | null = null;
+  let parsed: AsnCertificate | null;
   try {
     parsed = new AsnCertificate(new Uint8Array(raw));
   } catch {

@@ -10,7 +10,6 @@ import {
   type JsonNameParams,
 } from '@peculiar/x509';
 
-import type { PemPair } from './pem.js';
 export type { PemPair } from './pem.js';
 
 export type KeyType = 'rsa' | 'ec';
@@ -109,6 +108,6 @@ export function parsePrivateKey(pem: string, what: string): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (error) {
-    throw new TypeError(`${what} is not a readable PEM private key: ${(error as Error).message}`);
+    throw new TypeError(`${what} is not a readable PEM private key: ${(error as Error).message}`, { cause: error });
   }
 }

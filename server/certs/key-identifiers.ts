@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
+import type * as X509 from '@peculiar/x509';
 
-type X509Module = typeof import('@peculiar/x509');
+type X509Module = typeof X509;
 
 /**
  * The @peculiar/x509 that selfsigned itself loads, resolved from selfsigned's own folder, so

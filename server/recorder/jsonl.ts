@@ -191,7 +191,7 @@ export class JsonlSink extends EventEmitter<{ failed: [SinkState] }> {
     this.failure = error instanceof Error ? error.message : String(error);
     this.pending = [];
     try {
-      closeSync(this.fd!);
+      closeSync(this.fd);
     } catch {
       // The file is given up either way.
     }

@@ -89,7 +89,7 @@ export class RecordStore {
       if (payloadInside) payloadAt = payload.byteOffset - bytes.byteOffset;
       else {
         payloadAt = end - at;
-        end += payload.copy(slab, end);
+        payload.copy(slab, end);
       }
     }
     this.place(slot, slab, at, bytes.length, tokenAt, token === null ? 0 : token.length, payloadAt, payload === null ? 0 : payload.length);

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { seededRandom } from '../../common/random.js';
 import type { NotificationContext } from '../policy/notification.js';
-import { PASS_OVER, ruleActionDefinition, type ActionGate, type RuleAction } from './actions/index.js';
-import { parseRuleSpec, type Rule, type RuleSpec } from './rule.js';
+import { PASS_OVER, ruleActionDefinition, type ActionGate } from './actions/index.js';
+import { parseRuleSpec, type Rule } from './rule.js';
 
 /** What the rules can see of one notification. */
 export type RuleSubject = NotificationContext;
@@ -10,7 +10,7 @@ export type RuleSubject = NotificationContext;
 function fieldAt(json: unknown, path: string): { found: boolean; value: unknown } {
   let value = json;
   for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !(key in (value as object))) return { found: false, value: undefined };
+    if (value === null || typeof value !== 'object' || !(key in (value))) return { found: false, value: undefined };
     value = (value as Record<string, unknown>)[key];
   }
   return { found: true, value };
@@ -37,7 +37,8 @@ export class RuleSet extends EventEmitter {
   private judged = 0;
   private nextId = 1;
 
-  add(input: RuleSpec | unknown): Rule {
+  /** A rule as given (a RuleSpec, or JSON from a file or a request): checked before it is kept. */
+  add(input: unknown): Rule {
     const spec = parseRuleSpec(input);
     const id = spec.id ?? `rule-${this.nextId++}`;
     if (this.rules.some((r) => r.id === id)) this.remove(id);
@@ -130,6 +131,6 @@ export class RuleSet extends EventEmitter {
 
   private view(rule: LiveRule): Rule {
     const { random: _random, gate: _gate, appliesTo: _appliesTo, ...rest } = rule;
-    return { ...rest, match: { ...rest.match }, action: { ...rest.action } as RuleAction };
+    return { ...rest, match: { ...rest.match }, action: { ...rest.action } };
   }
 }

@@ -172,7 +172,7 @@ describe('broadcast channels through node-apn', () => {
     const live = new apn.Notification();
     live.channelId = channelId;
     live.pushType = 'liveactivity';
-    live.aps = { event: 'update', 'content-state': { score: 2 }, timestamp: 1 } as never;
+    live.aps = { event: 'update', 'content-state': { score: 2 }, timestamp: 1 };
     const sent = await provider.broadcast(live, TOPIC);
     expect(sent.failed).toEqual([]);
     const [record] = await sim.waitFor({ protocol: 'http2', outcome: 'accepted' });

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await once(server, 'listening');
   bad = { server, port: (server.address() as AddressInfo).port, connections };
 });
-afterAll(async () => {
+afterAll(() => {
   bad?.server.close();
 });
 

@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let sim: Simulator;
 let internal: unknown[];
 useSimulator({ controlPort: false, http2Port: false, handshakeTimeoutMs: 500, maxRecords: 2000 }, (started) => (sim = started));
-beforeAll(async () => {
+beforeAll(() => {
   internal = watchInternalErrors(sim.gateway);
 });
 
@@ -92,7 +92,7 @@ describe('no sockets, timers or memory left behind', () => {
         return tcp;
       }),
     );
-    const silentClosed = Promise.all(silent.map((s) => (s.destroyed ? null : once(s, 'close'))));
+    const silentClosed = Promise.all(silent.map((s) => (s.destroyed ? Promise.resolve(null) : once(s, 'close'))));
 
     expect(await drained()).toBe(true);
     await silentClosed;

@@ -39,7 +39,7 @@ async function trial(wait: boolean, n: number): Promise<{ reported: number; line
   const proc = spawn(process.execPath, ['--input-type=module', '-e', child(wait), path], { stdio: ['ignore', 'pipe', 'inherit'] });
   const reported = await new Promise<number>((resolve, reject) => {
     let out = '';
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (out.includes('\n')) {
         proc.kill('SIGKILL');

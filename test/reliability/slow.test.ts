@@ -13,7 +13,7 @@ const FRAME_TIMEOUT = 300;
 let sim: Simulator;
 let internal: unknown[];
 useSimulator({ controlPort: false, http2Port: false, frameTimeoutMs: FRAME_TIMEOUT }, (started) => (sim = started));
-beforeAll(async () => {
+beforeAll(() => {
   internal = watchInternalErrors(sim.gateway);
 });
 beforeEach(() => sim.recorder.clear());

@@ -53,10 +53,10 @@ export async function startServe(stateDir: string, extra: string[] = []): Promis
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const facts = await new Promise<ServeFacts>((resolve, reject) => {
     let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const newline = out.indexOf('\n');
       if (newline >= 0) resolve(JSON.parse(out.slice(0, newline)) as ServeFacts);

@@ -422,7 +422,7 @@ describe.skipIf(!haveChromium && !inCi)('the inspector page in Chromium', () => 
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     expect(download.suggestedFilename()).toBe('records.jsonl');
-    const lines = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
+    const lines = (await readFile((await download.path()), 'utf8')).trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as NotificationRecord).seq)).toEqual(sim.records().map((r) => r.seq));
 
     await page.click('#clear');
@@ -544,9 +544,9 @@ describe.skipIf(!haveChromium && !inCi)("the README's quick start, seen in the i
     try {
       let out = '';
       let err = '';
-      serve.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+      serve.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
       await new Promise<void>((resolve, reject) => {
-        serve.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        serve.stdout.setEncoding('utf8').on('data', (d: string) => {
           out += d;
           if (out.includes('Ctrl-C')) resolve();
         });

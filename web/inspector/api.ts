@@ -44,14 +44,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(path, init);
   const text = await response.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text === '' ? null : JSON.parse(text);
   } catch {
     parsed = text;
   }
   if (!response.ok) {
-    const message = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed as { error: unknown }).error) : `${response.status} ${response.statusText}`;
+    const message = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed).error) : `${response.status} ${response.statusText}`;
     throw new ApiError(response.status, message);
   }
   return parsed as T;

@@ -120,7 +120,7 @@ export class RecordList {
   private onKey(event: KeyboardEvent): void {
     const tr = (event.target as Element).closest('tr');
     if (!tr) return;
-    let next: Element | null = null;
+    let next: Element | null;
     switch (event.key) {
       case 'ArrowDown':
         next = tr.nextElementSibling;

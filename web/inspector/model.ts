@@ -60,7 +60,7 @@ const haystacks = new WeakMap<NotificationRecord, string>();
 function haystack(r: NotificationRecord): string {
   let text = haystacks.get(r);
   if (text === undefined) {
-    const parts: unknown[] = [
+    const parts: (string | number | boolean | null | undefined)[] = [
       `#${r.seq}`,
       r.outcome,
       r.protocol,

@@ -18,7 +18,7 @@ export const goaway = defineAction<GoawayAction>({
       throw new RuleError(`${where}.reason must be a non-empty string`);
     return defined({
       type: 'goaway',
-      reason: spec.reason as string | undefined,
+      reason: spec.reason,
       errorCode: spec.errorCode === undefined ? undefined : integerField(spec.errorCode, `${where}.errorCode`, 0, 0xffff_ffff),
       delayMs: optionalDuration(spec.delayMs, `${where}.delayMs`),
     });

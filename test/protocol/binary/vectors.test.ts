@@ -9,7 +9,7 @@ import {
   type FrameItem,
 } from '../../../protocol/binary/index.js';
 import { decodeChunks, plain, type PlainEvent } from '../../support/events.js';
-import { loadVectors, type Encoding, type ExpectedError, type ExpectedFrame, type Vector } from '../../support/vectors.js';
+import { loadVectors, type Encoding, type Vector } from '../../support/vectors.js';
 
 const vectors = loadVectors();
 
@@ -19,14 +19,14 @@ function expectEvents(actual: PlainEvent[], expected: Vector['decode']): void {
   actual.forEach((event, i) => {
     const want = expected[i];
     if (want.kind === 'frame') {
-      const { payload, ...rest } = want as ExpectedFrame;
+      const { payload, ...rest } = want;
       expect(event.kind).toBe('frame');
       if (event.kind !== 'frame') return;
       const { payloadHex, ...got } = event;
       expect(got).toEqual(rest);
       if (payload !== undefined) expect(Buffer.from(payloadHex, 'hex').toString('utf8')).toBe(payload);
     } else {
-      const e = want as ExpectedError;
+      const e = want;
       expect(event).toMatchObject({ kind: 'error', code: e.code, command: e.command, status: e.status, identifier: e.identifier, field: e.field, streamOffset: e.streamOffset });
     }
   });

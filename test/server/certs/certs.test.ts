@@ -280,7 +280,7 @@ describe('providerIdentity', () => {
     const cert = await X509CertificateGenerator.createSelfSigned(
       {
         name: [{ [OID_USER_ID]: [TOPIC] }, { CN: [`Apple Push Services: ${TOPIC}`] }],
-        keys: keys as never,
+        keys: keys,
         signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
         extensions: [
           new Extension(OID_APNS_DEVELOPMENT, false, Uint8Array.of(5, 0)),

@@ -31,7 +31,7 @@ async function openStream(url: string, headers: Record<string, string> = {}): Pr
     const decoder = new TextDecoder();
     try {
       for await (const chunk of response.body!) {
-        parser.push(decoder.decode(chunk as Uint8Array, { stream: true }), (e) => events.push(e));
+        parser.push(decoder.decode(chunk, { stream: true }), (e) => events.push(e));
         for (const wake of waiters.splice(0)) wake();
       }
     } catch {

@@ -1,7 +1,7 @@
 // The Recorder keeps records as columns and slabs; these check that what goes in comes out,
 // whatever the store does underneath (growing, wrapping, dropping, adopting chunks).
 import { describe, expect, it } from 'vitest';
-import { DecodedFrame, FrameDecoder, encodeNotification, type DecodeEvent } from '../../../protocol/binary/index.js';
+import { type DecodedFrame, FrameDecoder, encodeNotification, type DecodeEvent } from '../../../protocol/binary/index.js';
 import { Recorder, type ConnectionInfo, type RecordInput } from '../../../server/index.js';
 
 const connection: ConnectionInfo = { id: 7, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };

@@ -262,9 +262,55 @@ export class FrameDecoder {
     return incomplete;
   }
 
-  private reusable(): DecodedFrame | null {
-    if (!this.reuse) return null;
-    return (this.reused ??= new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0));
+  /** The decoded frame: the one refilled for every frame with `reuseFrame`, else a new one. */
+  private frameOf(
+    command: NotificationCommand,
+    identifier: number,
+    expiry: number,
+    priority: number,
+    buf: Buffer,
+    start: number,
+    extent: number,
+    tokenStart: number,
+    tokenLength: number,
+    payloadStart: number,
+    payloadLength: number,
+    itemMask: number,
+  ): DecodedFrame {
+    const offset = this.consumed;
+    if (!this.reuse) {
+      return new DecodedFrame(
+        command,
+        identifier,
+        expiry,
+        priority,
+        buf,
+        start,
+        extent,
+        tokenStart,
+        tokenLength,
+        payloadStart,
+        payloadLength,
+        offset,
+        itemMask,
+      );
+    }
+    this.reused ??= new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0);
+    return this.reused.refill(
+      command,
+      identifier,
+      expiry,
+      priority,
+      buf,
+      start,
+      extent,
+      tokenStart,
+      tokenLength,
+      payloadStart,
+      payloadLength,
+      offset,
+      itemMask,
+    );
   }
 
   private ensureScratch(size: number): void {
@@ -350,40 +396,21 @@ export class FrameDecoder {
     if (available < extent) return -extent;
     const tokenStart = start + header;
     const payloadStart = tokenStart + tokenLength + 2;
-    const reused = this.reusable();
-    const offset = this.consumed;
     sink(
-      reused !== null
-        ? reused.refill(
-            command,
-            identifier,
-            expiry,
-            DEFAULT_PRIORITY,
-            buf,
-            start,
-            extent,
-            tokenStart,
-            tokenLength,
-            payloadStart,
-            payloadLength,
-            offset,
-            0,
-          )
-        : new DecodedFrame(
-            command,
-            identifier,
-            expiry,
-            DEFAULT_PRIORITY,
-            buf,
-            start,
-            extent,
-            tokenStart,
-            tokenLength,
-            payloadStart,
-            payloadLength,
-            offset,
-            0,
-          ),
+      this.frameOf(
+        command,
+        identifier,
+        expiry,
+        DEFAULT_PRIORITY,
+        buf,
+        start,
+        extent,
+        tokenStart,
+        tokenLength,
+        payloadStart,
+        payloadLength,
+        0,
+      ),
     );
     return extent;
   }
@@ -522,29 +549,8 @@ export class FrameDecoder {
       );
       return this.skipReported(extent, extent);
     }
-    const reused = this.reusable();
-    if (reused !== null) {
-      sink(
-        reused.refill(
-          Command.Frame,
-          identifier,
-          expiry,
-          priority,
-          buf,
-          start,
-          extent,
-          tokenStart,
-          tokenLength,
-          payloadStart,
-          payloadLength,
-          this.consumed,
-          mask,
-        ),
-      );
-      return extent;
-    }
     sink(
-      new DecodedFrame(
+      this.frameOf(
         Command.Frame,
         identifier,
         expiry,
@@ -556,7 +562,6 @@ export class FrameDecoder {
         tokenLength,
         payloadStart,
         payloadLength,
-        this.consumed,
         mask,
       ),
     );

@@ -921,3 +921,29 @@ export function formatExplanation(e: Explanation, options: { color?: boolean } =
   out.push(`${e.accepted ? c.good('summary') : c.bad('summary')}  ${e.summary}`);
   return `${out.join('\n')}\n`;
 }
+
+/**
+ * What the gateway does about a frame, in words, for the pages that show a verdict (the
+ * inspector and the HTML report): the words before the error response's bytes, those bytes
+ * (hex, or null when none is sent) and the words after them.
+ */
+export function verdictWords(v: ExplainedVerdict): { lead: string; errorResponse: string | null; tail: string } {
+  const id = v.identifier === null ? '' : `, identifier ${v.identifier}`;
+  const closes = 'no error response: the gateway closes the connection';
+  switch (v.outcome) {
+    case 'accepted':
+      return { lead: ` ${id.slice(2)}${id ? '; ' : ''}the gateway sends nothing back`, errorResponse: null, tail: '' };
+    case 'rejected':
+      return v.errorResponse === null
+        ? { lead: ` status ${v.status} ${v.statusName}${id}; ${closes}`, errorResponse: null, tail: '' }
+        : {
+            lead: ` status ${v.status} ${v.statusName}${id}; error response `,
+            errorResponse: v.errorResponse,
+            tail: ', then the gateway closes the connection',
+          };
+    case 'incomplete':
+      return { lead: ' the gateway sends nothing and waits for the rest', errorResponse: null, tail: '' };
+    case 'unparsable':
+      return { lead: ` ${closes}`, errorResponse: null, tail: '' };
+  }
+}

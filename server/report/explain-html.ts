@@ -1,4 +1,4 @@
-import { explain, type ExplainedField, type ExplainedFrame, type Explanation } from '../../protocol/binary/index.js';
+import { explain, verdictWords, type ExplainedField, type ExplainedFrame, type Explanation } from '../../protocol/binary/index.js';
 import type { NotificationRecord } from '../recorder/index.js';
 import { el, type Child, type Html } from './html-builder.js';
 
@@ -76,25 +76,9 @@ function fieldRows(field: ExplainedField): Html[] {
 }
 
 function verdictLine(frame: ExplainedFrame): Child[] {
-  const v = frame.verdict;
-  const id = v.identifier === null ? '' : `, identifier ${v.identifier}`;
-  const chip = el('span', { class: `chip outcome-${v.outcome}` }, v.outcome);
-  switch (v.outcome) {
-    case 'accepted':
-      return [chip, ` ${id.slice(2)}${id ? '; ' : ''}the gateway sends nothing back`];
-    case 'rejected':
-      return [
-        chip,
-        ` status ${v.status} ${v.statusName}${id}; `,
-        v.errorResponse === null
-          ? 'no error response: the gateway closes the connection'
-          : ['error response ', el('code', null, spaced(v.errorResponse)), ', then the gateway closes the connection'],
-      ];
-    case 'incomplete':
-      return [chip, ' the gateway sends nothing and waits for the rest'];
-    case 'unparsable':
-      return [chip, ' no error response: the gateway closes the connection'];
-  }
+  const { lead, errorResponse, tail } = verdictWords(frame.verdict);
+  const chip = el('span', { class: `chip outcome-${frame.verdict.outcome}` }, frame.verdict.outcome);
+  return errorResponse === null ? [chip, lead] : [chip, [lead, el('code', null, spaced(errorResponse)), tail]];
 }
 
 /** An explanation as a table per frame (offset, bytes, field, meaning), the failing field marked with its reason: the inspector's view, as markup. */

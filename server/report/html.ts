@@ -1,3 +1,4 @@
+import { http2Rows } from '../recorder/http2-rows.js';
 import { createHash } from 'node:crypto';
 import { OUTCOMES, type NotificationRecord } from '../recorder/index.js';
 import { explainRecord, explanationHtml, statusText } from './explain-html.js';
@@ -59,19 +60,7 @@ function facts(r: NotificationRecord): Html {
 function http2Section(r: NotificationRecord): Html | null {
   const d = r.http2;
   if (!d) return null;
-  const request: [string, string][] = [
-    [':method', d.method],
-    [':path', d.path],
-    [':authority', d.authority ?? ''],
-    ...Object.entries(d.headers).filter(([name]) => !name.startsWith(':')),
-  ];
-  const response: [string, string][] = [
-    [':status', d.status === null ? 'no response' : String(d.status)],
-    ['apns-id', d.apnsId],
-  ];
-  if (d.apnsUniqueId) response.push(['apns-unique-id', d.apnsUniqueId]);
-  if (d.reason) response.push(['reason', d.reason]);
-  if (d.timestamp !== null) response.push(['timestamp', `${d.timestamp} (${new Date(d.timestamp).toISOString()})`]);
+  const { request, response } = http2Rows(d);
   const table = (caption: string, rows: [string, string][]) =>
     el(
       'table',

@@ -1,3 +1,4 @@
+import { http2Rows } from '../../server/recorder/http2-rows.js';
 import { explain, type ExplainedField, type Explanation } from '../../protocol/binary/explain.js';
 import { h, replaceChildren, type Child } from './dom.js';
 import { payloadView, renderExplanation } from './explain-view.js';
@@ -105,19 +106,7 @@ function facts(r: NotificationRecord): HTMLElement {
 function http2Section(r: NotificationRecord): HTMLElement | null {
   const d = r.http2;
   if (!d) return null;
-  const request: [string, string][] = [
-    [':method', d.method],
-    [':path', d.path],
-    [':authority', d.authority ?? ''],
-    ...Object.entries(d.headers).filter(([name]) => !name.startsWith(':')),
-  ];
-  const response: [string, string][] = [
-    [':status', d.status === null ? 'no response' : String(d.status)],
-    ['apns-id', d.apnsId],
-  ];
-  if (d.apnsUniqueId) response.push(['apns-unique-id', d.apnsUniqueId]);
-  if (d.reason) response.push(['reason', d.reason]);
-  if (d.timestamp !== null) response.push(['timestamp', `${d.timestamp} (${new Date(d.timestamp).toISOString()})`]);
+  const { request, response } = http2Rows(d);
   const table = (caption: string, rows: [string, string][]) =>
     h(
       'table',

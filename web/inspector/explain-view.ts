@@ -1,4 +1,4 @@
-import type { ExplainedField, ExplainedFrame, Explanation } from '../../protocol/binary/explain.js';
+import { verdictWords, type ExplainedField, type ExplainedFrame, type Explanation } from '../../protocol/binary/explain.js';
 import { h, type Child } from './dom.js';
 
 /** As `apns-mock decode` prints them; the narrower record pane asks for 8. */
@@ -17,7 +17,12 @@ function hexCell(hex: string, perLine: number): HTMLElement {
   if (lines.length <= SHOWN_LINES) return shown;
   const rest = lines.slice(SHOWN_LINES);
   const hidden = hex.length / 2 - SHOWN_LINES * perLine;
-  return h('div', null, shown, h('details', null, h('summary', null, `${plural(hidden, 'more byte')}`), h('span', { class: 'hex' }, rest.join('\n'))));
+  return h(
+    'div',
+    null,
+    shown,
+    h('details', null, h('summary', null, `${plural(hidden, 'more byte')}`), h('span', { class: 'hex' }, rest.join('\n'))),
+  );
 }
 
 function fieldRows(field: ExplainedField, frameIndex: number, perLine: number): HTMLTableRowElement[] {
@@ -46,25 +51,9 @@ function fieldRows(field: ExplainedField, frameIndex: number, perLine: number): 
 }
 
 function verdictLine(frame: ExplainedFrame): Child[] {
-  const v = frame.verdict;
-  const id = v.identifier === null ? '' : `, identifier ${v.identifier}`;
-  const chip = h('span', { class: `chip outcome-${v.outcome}` }, v.outcome);
-  switch (v.outcome) {
-    case 'accepted':
-      return [chip, ` ${id.slice(2)}${id ? '; ' : ''}the gateway sends nothing back`];
-    case 'rejected':
-      return [
-        chip,
-        ` status ${v.status} ${v.statusName}${id}; `,
-        v.errorResponse === null
-          ? 'no error response: the gateway closes the connection'
-          : h('span', null, 'error response ', h('code', null, spaced(v.errorResponse)), ', then the gateway closes the connection'),
-      ];
-    case 'incomplete':
-      return [chip, ' the gateway sends nothing and waits for the rest'];
-    case 'unparsable':
-      return [chip, ' no error response: the gateway closes the connection'];
-  }
+  const { lead, errorResponse, tail } = verdictWords(frame.verdict);
+  const chip = h('span', { class: `chip outcome-${frame.verdict.outcome}` }, frame.verdict.outcome);
+  return errorResponse === null ? [chip, lead] : [chip, h('span', null, lead, h('code', null, spaced(errorResponse)), tail)];
 }
 
 export function payloadView(text: string, json: unknown, hasJson: boolean): HTMLElement {
@@ -84,12 +73,26 @@ export function renderExplanation(e: Explanation, options: ExplainViewOptions = 
   const root = h('div', { class: 'explanation' });
   if (e.frames.length !== 1) root.append(h('p', { class: e.accepted ? 'summary ok' : 'summary bad' }, e.summary));
   e.frames.forEach((frame, index) => {
-    const command = frame.command === null ? 'no command byte' : `command ${frame.command}${frame.commandName ? ` (${frame.commandName})` : ' (unknown)'}`;
+    const command =
+      frame.command === null
+        ? 'no command byte'
+        : `command ${frame.command}${frame.commandName ? ` (${frame.commandName})` : ' (unknown)'}`;
     const table = h(
       'table',
       { class: 'bytes-table' },
       h('caption', null, `Frame ${index + 1} at offset ${frame.offset}: ${command}, ${plural(frame.length, 'byte')}`),
-      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Offset'), h('th', { scope: 'col' }, 'Bytes'), h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Meaning'))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Offset'),
+          h('th', { scope: 'col' }, 'Bytes'),
+          h('th', { scope: 'col' }, 'Field'),
+          h('th', { scope: 'col' }, 'Meaning'),
+        ),
+      ),
       h('tbody', null, ...frame.fields.flatMap((f) => fieldRows(f, index, options.bytesPerLine ?? BYTES_PER_LINE))),
     );
     const verdict = h(
@@ -102,7 +105,8 @@ export function renderExplanation(e: Explanation, options: ExplainViewOptions = 
     const frameView = h('section', { class: 'frame' }, table, options.verdict === false ? null : verdict);
     if (options.payload !== false && frame.payload) {
       frameView.append(h('h4', null, 'Payload'), payloadView(frame.payload.text, frame.payload.json, frame.payload.json !== undefined));
-      if (frame.payload.warnings.length > 0) frameView.append(h('ul', { class: 'warnings' }, ...frame.payload.warnings.map((w) => h('li', null, w.message))));
+      if (frame.payload.warnings.length > 0)
+        frameView.append(h('ul', { class: 'warnings' }, ...frame.payload.warnings.map((w) => h('li', null, w.message))));
     }
     root.append(frameView);
   });

@@ -2,14 +2,8 @@ import type { TLSSocket } from 'node:tls';
 import { providerIdentity, type ProviderIdentity } from '../certs/index.js';
 import { remoteOf } from './listener.js';
 
-const EMPTY_IDENTITY: ProviderIdentity = {
-  topic: null,
-  topics: [],
-  environment: 'unknown',
-  commonName: null,
-  serialNumber: '',
-  fingerprint256: '',
-};
+/** A connection without a client certificate: no topic, no environment. */
+const EMPTY_IDENTITY: ProviderIdentity = providerIdentity(null);
 
 /**
  * Identities read before, by certificate fingerprint. A provider opens many connections with

@@ -2,13 +2,21 @@ import { EventEmitter } from 'node:events';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { Command, Status, encodeEnhanced, tokenBytes, writeNotification, type NotificationCommand } from '../../protocol/binary/index.js';
 import { backoffDelay, backoffOf, type Backoff } from '../../common/backoff.js';
-import { GatewayConnection, type ConnectionEnd } from './connection.js';
+import { GatewayConnection, errorCode, handshakeClosedError, type ConnectionEnd } from './connection.js';
 import { Deque } from '../shared/deque.js';
 import { endpointOf, type Endpoint } from '../shared/hosts.js';
 import { IdentifierSequence } from './identifiers.js';
 import { Batch, Entry, EnqueuedNotification } from './entry.js';
 import { FrameBlocks, BLOCK_BYTES } from './frame-blocks.js';
-import { ClientClosedError, GatewayUnreachableError, SilentCloseError, rejected, type SendOutcome } from './outcome.js';
+import {
+  ClientClosedError,
+  GatewayUnreachableError,
+  HandshakeClosedError,
+  NotBinaryGatewayError,
+  SilentCloseError,
+  rejected,
+  type SendOutcome,
+} from './outcome.js';
 import type {
   BinaryClientEvents,
   BinaryClientOptions,
@@ -55,7 +63,7 @@ interface FlushWaiter {
 
 /** Certificate and handshake failures: retrying cannot help. */
 function isPermanentTlsError(error: Error | null): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
+  const code = errorCode(error);
   return /^ERR_SSL_|^ERR_TLS_CERT|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
 }
 
@@ -457,7 +465,10 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     this.failures++;
     this.lastError = opened;
     this.emitError(opened);
-    if (isPermanentTlsError(opened)) {
+    if (opened instanceof HandshakeClosedError) {
+      this.failAll(opened);
+      this.failures = 0;
+    } else if (isPermanentTlsError(opened)) {
       this.failAll(
         new GatewayUnreachableError(`TLS with ${this.endpoint.host}:${this.endpoint.port} failed: ${opened.message}`, { cause: opened }),
       );
@@ -636,6 +647,21 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
       const failed = written[at];
       this.settle(failed, rejected(response.status, failed.identifier, failed.attempts, failed.possibleDuplicate));
       this.resend(s, written.slice(at + 1), `discarded after the error for identifier ${failed.identifier}`);
+      return;
+    }
+    if (end.handshakeClosed || end.unreadable) {
+      // Resending on another connection would meet the same answer: every notification held fails now.
+      const where = `${this.endpoint.host}:${this.endpoint.port}`;
+      const error = end.unreadable
+        ? new NotBinaryGatewayError(
+            `${where} answered with bytes that are not a binary error response: it does not speak the binary protocol ` +
+              '(an HTTP/2 API? apns-mock serve has its binary gateway on 2195 and HTTP/2 on 2197)',
+          )
+        : handshakeClosedError(where, end.error);
+      this.lastError = error;
+      for (const e of written) this.fail(e, error);
+      this.failAll(error);
+      this.failures = 0;
       return;
     }
     if (isPermanentTlsError(end.error)) {

@@ -18,6 +18,8 @@ export {
   ClientClosedError,
   FeedbackIncompleteError,
   GatewayUnreachableError,
+  HandshakeClosedError,
+  NotBinaryGatewayError,
   SilentCloseError,
   type AcceptedOutcome,
   type FailedOutcome,

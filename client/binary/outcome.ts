@@ -1,3 +1,4 @@
+import { ApnsMockError } from '../../common/errors.js';
 import { statusMeaning, statusName } from '../../protocol/binary/index.js';
 
 /**
@@ -40,30 +41,54 @@ export function rejected(code: number, identifier: number, attempts: number, pos
 }
 
 /** Base of the client's own errors; each has a stable `code`. */
-export class BinaryClientError extends Error {
-  code = 'ERR_APNS_CLIENT';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
+export class BinaryClientError extends ApnsMockError {
+  constructor(message: string, options?: { cause?: unknown }, code = 'ERR_APNS_CLIENT') {
+    super(code, message, options);
   }
 }
 
 /** Connecting failed (refused, TLS, timeout) or connections kept closing without an answer. */
 export class GatewayUnreachableError extends BinaryClientError {
-  override code = 'ERR_APNS_UNREACHABLE';
+  constructor(message: string, options?: { cause?: unknown }, code = 'ERR_APNS_UNREACHABLE') {
+    super(message, options, code);
+  }
+}
+
+/**
+ * The server closed the connection during the TLS handshake or right after it, before reading
+ * anything: it did not take the client certificate. Retrying with the same one cannot help.
+ * `cause` is the TLS alert when the server sent one (e.g. `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`).
+ */
+export class HandshakeClosedError extends GatewayUnreachableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'ERR_APNS_CLIENT_HANDSHAKE_CLOSED');
+  }
+}
+
+/** The server answered with bytes that are not a binary error response: it does not speak the binary protocol. */
+export class NotBinaryGatewayError extends GatewayUnreachableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'ERR_APNS_CLIENT_NOT_BINARY');
+  }
 }
 
 /** The gateway closed the connection, without an error response, each time this notification was sent alone. */
 export class SilentCloseError extends BinaryClientError {
-  override code = 'ERR_APNS_SILENT_CLOSE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'ERR_APNS_SILENT_CLOSE');
+  }
 }
 
 /** The client was closed or destroyed. */
 export class ClientClosedError extends BinaryClientError {
-  override code = 'ERR_APNS_CLIENT_CLOSED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'ERR_APNS_CLIENT_CLOSED');
+  }
 }
 
 /** The feedback stream ended inside a tuple. */
 export class FeedbackIncompleteError extends BinaryClientError {
-  override code = 'ERR_APNS_FEEDBACK_INCOMPLETE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'ERR_APNS_FEEDBACK_INCOMPLETE');
+  }
 }

@@ -1,4 +1,4 @@
-import { BinaryClientError } from '../binary/outcome.js';
+import { ApnsMockError } from '../../common/errors.js';
 
 /**
  * `possibleDuplicate`: an earlier attempt got no answer although the server may have taken it
@@ -47,6 +47,8 @@ export interface Http2FailedOutcome extends Http2OutcomeBase {
 export type Http2SendOutcome = Http2AcceptedOutcome | Http2RejectedOutcome | Http2FailedOutcome;
 
 /** No answer: the stream was reset, timed out or lost with its connection on every attempt allowed. */
-export class Http2StreamError extends BinaryClientError {
-  override code = 'ERR_APNS_HTTP2_STREAM';
+export class Http2StreamError extends ApnsMockError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_APNS_HTTP2_STREAM', message, options);
+  }
 }

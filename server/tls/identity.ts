@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { providerIdentity, type ProviderIdentity } from '../certs/index.js';
-import { remoteOf } from './listener.js';
+import { HandshakeTap } from './handshake-tap.js';
 
 /** A connection without a client certificate: no topic, no environment. */
 const EMPTY_IDENTITY: ProviderIdentity = providerIdentity(null);
@@ -30,4 +30,12 @@ export function peerOf(socket: TLSSocket): string {
   const remote = remoteOf(socket);
   const address = remote.address ?? 'unknown';
   return `${address.includes(':') ? `[${address}]` : address}:${remote.port ?? 0}`;
+}
+
+/** The TCP peer of a TLS socket, also when the socket runs over a handshake tap. */
+export function remoteOf(socket: TLSSocket): { address: string | undefined; port: number | undefined } {
+  if (socket.remoteAddress !== undefined) return { address: socket.remoteAddress, port: socket.remotePort };
+  const parent = (socket as TLSSocket & { _parent?: unknown })._parent;
+  if (parent instanceof HandshakeTap) return { address: parent.remoteAddress, port: parent.remotePort };
+  return { address: undefined, port: undefined };
 }

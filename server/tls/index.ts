@@ -1,12 +1,5 @@
-export { identityOf, peerOf } from './identity.js';
-export {
-  ProviderListener,
-  remoteOf,
-  tlsServerOptions,
-  type ClientAuth,
-  type ProviderListenerOptions,
-  type TlsMaterial,
-} from './listener.js';
+export { identityOf, peerOf, remoteOf } from './identity.js';
+export { ProviderListener, tlsServerOptions, type ClientAuth, type ProviderListenerOptions, type TlsMaterial } from './listener.js';
 export { HandshakeTap, TlsAlert, TLS_ALERT_NAMES, type CertificateJudge, type RefusedHandshake } from './handshake-tap.js';
 export {
   RefusalLog,

@@ -53,14 +53,6 @@ export function tlsServerOptions(options: ProviderListenerOptions) {
   };
 }
 
-/** The TCP peer of a TLS socket, also when the socket runs over a handshake tap. */
-export function remoteOf(socket: TLSSocket): { address: string | undefined; port: number | undefined } {
-  if (socket.remoteAddress !== undefined) return { address: socket.remoteAddress, port: socket.remotePort };
-  const parent = (socket as TLSSocket & { _parent?: unknown })._parent;
-  if (parent instanceof HandshakeTap) return { address: parent.remoteAddress, port: parent.remotePort };
-  return { address: undefined, port: undefined };
-}
-
 /**
  * A TLS listener for provider connections: a TCP server that hands each socket to a TLS
  * server (directly, or through a handshake tap while certificates must be refused with an

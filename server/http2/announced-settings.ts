@@ -1,4 +1,4 @@
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 
 /** RFC 9113, 4.1 and 6.5: a frame header is 9 bytes; SETTINGS is type 0x4; each setting 6 bytes, id 0x3 the stream limit. */
@@ -8,6 +8,9 @@ const ACK = 0x1;
 const SETTING_BYTES = 6;
 const MAX_CONCURRENT_STREAMS = 0x3;
 
+type Listener = (...args: unknown[]) => void;
+type WriteCallback = (error?: Error | null) => void;
+
 /**
  * Lies between a TLS socket and node's HTTP/2 session and changes one thing: the stream limit
  * in the server's first SETTINGS frame (its connection preface, RFC 9113 section 3.4) reads
@@ -15,83 +18,105 @@ const MAX_CONCURRENT_STREAMS = 0x3;
  * refuses nothing by itself before the client acknowledged: the connection decides what
  * happens to streams beyond the announced limit (held, or refused). Every later byte passes
  * through unchanged.
+ *
+ * nghttp2 refuses a stream beyond the limit of the last SETTINGS it submitted, acknowledged or
+ * not, and a SETTINGS frame it did not send would earn an ACK it does not expect (a connection
+ * error): so the rewrite has to sit between the session and the socket. A session over anything
+ * but a native stream goes through node's JSStreamSocket, which asks only this much of a
+ * stream. It is not a stream.Duplex: reads are the TLS socket's own 'data' events (the
+ * session's listeners are added to the socket itself), and a write goes straight to the socket,
+ * done as soon as the socket takes it (JSStreamSocket lets the session write again only once
+ * every buffer of a write is done; waiting for each TLS write to complete cost a turn of the
+ * event loop per write).
  */
-export class AnnouncedSettings extends Duplex {
+export class AnnouncedSettings {
+  /** The start of the session's output until its first frame is whole; null once it went out. */
   private head: Buffer | null = Buffer.alloc(0);
 
   constructor(
     private readonly socket: TLSSocket,
     private readonly announced: number,
-  ) {
-    super({ allowHalfOpen: false });
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on('end', () => this.push(null));
-    // The session learns of a broken socket from its close; an error here would have no listener.
-    socket.on('error', () => this.destroy());
-    socket.on('close', () => this.destroy());
+  ) {}
+
+  /** What performServerHandshake takes; JSStreamSocket uses only the members below. */
+  asDuplex(): Duplex {
+    return this as unknown as Duplex;
   }
 
-  // What node's session asks of a socket (session.socket proxies these).
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+  get _readableState(): unknown {
+    return (this.socket as unknown as { _readableState: unknown })._readableState;
   }
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
+  get readable(): boolean {
+    return this.socket.readable;
   }
-  get encrypted(): boolean {
-    return true;
-  }
-  get alpnProtocol(): string | false | null {
-    return this.socket.alpnProtocol;
-  }
-  get bytesRead(): number {
-    return this.socket.bytesRead;
-  }
-  get bytesWritten(): number {
-    return this.socket.bytesWritten;
-  }
-  setNoDelay(noDelay?: boolean): this {
-    this.socket.setNoDelay(noDelay);
-    return this;
-  }
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.socket.setKeepAlive(enable, delay);
-    return this;
+  get writable(): boolean {
+    return this.socket.writable;
   }
 
-  override _read(): void {
+  on(event: string, listener: Listener): this {
+    this.socket.on(event, listener);
+    return this;
+  }
+  once(event: string, listener: Listener): this {
+    this.socket.once(event, listener);
+    return this;
+  }
+  removeListener(event: string, listener: Listener): this {
+    this.socket.removeListener(event, listener);
+    return this;
+  }
+  off(event: string, listener: Listener): this {
+    return this.removeListener(event, listener);
+  }
+
+  pause(): this {
+    this.socket.pause();
+    return this;
+  }
+  resume(): this {
     this.socket.resume();
+    return this;
+  }
+  cork(): void {
+    this.socket.cork();
+  }
+  uncork(): void {
+    this.socket.uncork();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  write(chunk: Buffer, callback: WriteCallback): boolean {
+    // A session still writing to a closed socket: nothing to do, and nobody to tell.
     if (this.socket.destroyed) {
       callback();
-      return;
+      return false;
     }
-    if (this.head === null) {
-      this.socket.write(chunk, () => callback());
-      return;
+    let out = chunk;
+    if (this.head !== null) {
+      const head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+      if (head.length < FRAME_HEADER || head.length < FRAME_HEADER + head.readUIntBE(0, 3)) {
+        this.head = head;
+        callback();
+        return true;
+      }
+      this.head = null;
+      // JSStreamSocket hands over copies of the session's bytes: changing them in place is safe.
+      rewriteStreamLimit(head, this.announced);
+      out = head;
     }
-    this.head = Buffer.concat([this.head, chunk]);
-    if (this.head.length < FRAME_HEADER || this.head.length < FRAME_HEADER + this.head.readUIntBE(0, 3)) {
+    if (this.socket.write(out)) {
       callback();
-      return;
+      return true;
     }
-    const out = this.head;
-    this.head = null;
-    rewriteStreamLimit(out, this.announced);
-    this.socket.write(out, () => callback());
+    this.socket.once('drain', () => callback());
+    return false;
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
+  end(callback: () => void): void {
     this.socket.end(callback);
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  destroy(): void {
     this.socket.destroy();
-    callback(error);
   }
 }
 

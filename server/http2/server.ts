@@ -276,7 +276,7 @@ export class Http2Gateway extends EventEmitter {
   private handshake(socket: TLSSocket, announced: number): ServerHttp2Session {
     const settings = { maxConcurrentStreams: announced };
     const session = this.holdsEarlyStreams(announced)
-      ? performServerHandshake(new AnnouncedSettings(socket, announced), {
+      ? performServerHandshake(new AnnouncedSettings(socket, announced).asDuplex(), {
           settings: { maxConcurrentStreams: this.policy.maxConcurrentStreams },
         })
       : performServerHandshake(socket, { settings });

@@ -17,7 +17,7 @@ import {
 import { InputError } from '../../common/errors.js';
 import type { ApnsEnvironment } from '../certs/index.js';
 import { StuckSessionWatch } from '../../common/h2-liveness.js';
-import { identityOf, peerOf, type ClientAuth, type TlsMaterial } from '../tls/index.js';
+import { identityOf, peerOf, type ClientAuth, type RefusalFacts, type TlsMaterial } from '../tls/index.js';
 import type { KeyStore } from '../keys/index.js';
 import type { ConnectionInfo, Recorder } from '../recorder/index.js';
 import type { DeviceRegistry } from '../registry/index.js';
@@ -245,7 +245,7 @@ export class Http2Gateway extends EventEmitter {
     for (const connection of open) connection.goAway('Shutdown');
     if (open.length > 0) {
       await Promise.race([
-        Promise.all(open.map((c) => (c.state === 'closed' ? null : once(c.session, 'close')))),
+        Promise.all(open.map((c) => (c.state === 'closed' ? Promise.resolve() : once(c.session, 'close')))),
         new Promise((resolve) => setTimeout(resolve, 200).unref()),
       ]);
     }
@@ -291,10 +291,11 @@ export class Http2Gateway extends EventEmitter {
       socket.destroy();
       return;
     }
-    sniffPreface(socket, this.options.prefaceTimeoutMs ?? 10_000).then((verdict) => {
+    void sniffPreface(socket, this.options.prefaceTimeoutMs ?? 10_000).then((verdict) => {
       if (verdict === 'closed' || socket.destroyed) return;
       if (verdict === 'other' || this.closing) {
         this.counts.notHttp2++;
+        if (verdict === 'other') this.refuseWrongProtocol(socket);
         // Reading again, so the peer's close is seen and the socket ends.
         socket.resume();
         socket.end(
@@ -306,6 +307,22 @@ export class Http2Gateway extends EventEmitter {
       this.counts.withoutAlpn++;
       this.adopt(this.handshake(socket, this.initialStreams(socket)), socket, null);
     });
+  }
+
+  /** A client without ALPN whose first bytes are not the HTTP/2 preface: serve's log and the inspector list it. */
+  private refuseWrongProtocol(socket: TLSSocket): void {
+    const facts: RefusalFacts = {
+      reason: 'wrong-protocol',
+      message:
+        'the client offered no ALPN and did not send the HTTP/2 connection preface (HTTP/1.1, or another protocol): ' +
+        'answered 505 and closed; this port speaks HTTP/2 only (ALPN h2, or the preface "PRI * HTTP/2.0")',
+      peer: peerOf(socket),
+      certificate: null,
+      trustedCa: null,
+      errorCode: null,
+      closed: true,
+    };
+    this.emit('refused', facts);
   }
 
   private adopt(session: ServerHttp2Session, socket: TLSSocket, alpn: 'h2' | null): void {

@@ -42,7 +42,11 @@ describe('TLS and ALPN', () => {
     expect(s.alpnProtocol).toBe('h2');
     expect((await send(s, { body: ALERT })).status).toBe(200);
     const [record] = await sim.waitFor({ protocol: 'http2' });
-    expect(sim.http2!.connections().find((c) => c.id === record.connectionId)).toMatchObject({ alpn: 'h2', auth: 'certificate', protocol: 'http2' });
+    expect(sim.http2!.connections().find((c) => c.id === record.connectionId)).toMatchObject({
+      alpn: 'h2',
+      auth: 'certificate',
+      protocol: 'http2',
+    });
   });
 
   it('serves a client that speaks HTTP/2 over TLS without ALPN, with a certificate or a provider token', async () => {
@@ -51,7 +55,9 @@ describe('TLS and ALPN', () => {
     expect((await send(withCert, { body: ALERT })).status).toBe(200);
     const withToken = await session({ alpn: false });
     expect(withToken.remoteSettings.maxConcurrentStreams).toBe(1);
-    expect((await send(withToken, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key) }, body: ALERT })).status).toBe(200);
+    expect(
+      (await send(withToken, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key) }, body: ALERT })).status,
+    ).toBe(200);
     expect(withToken.remoteSettings.maxConcurrentStreams).toBe(1000);
     expect(sim.http2!.stats.withoutAlpn).toBe(before + 2);
     const records = await sim.waitFor({ protocol: 'http2', outcome: 'accepted' }, { count: 2 });
@@ -72,8 +78,33 @@ describe('TLS and ALPN', () => {
     expect(sim.http2!.stats.notHttp2).toBe(before + 1);
   });
 
+  it("reports a client without ALPN that does not speak HTTP/2 as a refused connection ('wrong-protocol')", async () => {
+    const refused = once(sim.http2!, 'refused');
+    const logged = sim.refusals.list().length;
+    const socket = connectTls({ host: '127.0.0.1', port: sim.ports.http2!, ca: sim.credentials.ca, servername: 'localhost' });
+    await once(socket, 'secureConnect');
+    socket.write('GET /3/device HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    socket.resume();
+    const [facts] = (await refused) as [Record<string, unknown>];
+    expect(facts).toMatchObject({ reason: 'wrong-protocol', certificate: null, trustedCa: null, errorCode: null, closed: true });
+    expect(facts.message).toMatch(/HTTP\/2 connection preface.*505/);
+    expect(facts.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+    const entry = sim.refusals
+      .list()
+      .slice(logged)
+      .find((r) => r.reason === 'wrong-protocol');
+    expect(entry).toMatchObject({ service: 'http2', reason: 'wrong-protocol', closed: true });
+    await once(socket, 'close');
+  });
+
   it('refuses a client that offers only http/1.1 by ALPN', async () => {
-    const socket = connectTls({ host: '127.0.0.1', port: sim.ports.http2!, ca: sim.credentials.ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+    const socket = connectTls({
+      host: '127.0.0.1',
+      port: sim.ports.http2!,
+      ca: sim.credentials.ca,
+      servername: 'localhost',
+      ALPNProtocols: ['http/1.1'],
+    });
     const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
     expect(error.code ?? error.message).toMatch(/NO_APPLICATION_PROTOCOL|no application protocol/i);
   });
@@ -83,7 +114,11 @@ describe('GOAWAY', () => {
   it('a goaway rule: JSON debug data with the reason; the request is not processed and is recorded discarded', async () => {
     const s = await session({ cert: sim.credentials });
     expect((await send(s, { body: ALERT })).status).toBe(200);
-    sim.rules.add({ id: 'away', match: { protocol: 'http2', nthOnConnection: 2 }, action: { type: 'goaway', reason: 'TooManyErrors', errorCode: 0 } });
+    sim.rules.add({
+      id: 'away',
+      match: { protocol: 'http2', nthOnConnection: 2 },
+      action: { type: 'goaway', reason: 'TooManyErrors', errorCode: 0 },
+    });
     const goaway = goawayOf(s);
     await expect(send(s, { body: ALERT })).rejects.toThrow(/REFUSED_STREAM/);
     const { code, lastStreamId, data } = await goaway;
@@ -96,14 +131,26 @@ describe('GOAWAY', () => {
 
   it('the control API shuts HTTP/2 connections down with GOAWAY Shutdown, and lists them beside the binary ones', async () => {
     const s = await session();
-    expect((await send(s, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key) }, body: ALERT })).status).toBe(200);
+    expect((await send(s, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key) }, body: ALERT })).status).toBe(
+      200,
+    );
     await sendFrames(sim.ports.gateway, sim.credentials, encodeNotification({ token: TOKEN, payload: ALERT, identifier: 1 }, 2), 200);
     const [http2Record, binaryRecord] = await sim.waitFor({}, { count: 2 });
     expect([http2Record.protocol, binaryRecord.protocol]).toEqual(['http2', 'binary']);
     // One counter of connection ids for both protocols.
     expect(http2Record.connectionId).not.toBe(binaryRecord.connectionId);
-    const listed = (await (await fetch(`${sim.controlUrl}/connections`)).json()) as { id: number; protocol: string; auth?: string; keyId?: string }[];
-    expect(listed.find((c) => c.id === http2Record.connectionId)).toMatchObject({ protocol: 'http2', auth: 'token', keyId: 'KEY0000001', teamId: 'TEAM000001' });
+    const listed = (await (await fetch(`${sim.controlUrl}/connections`)).json()) as {
+      id: number;
+      protocol: string;
+      auth?: string;
+      keyId?: string;
+    }[];
+    expect(listed.find((c) => c.id === http2Record.connectionId)).toMatchObject({
+      protocol: 'http2',
+      auth: 'token',
+      keyId: 'KEY0000001',
+      teamId: 'TEAM000001',
+    });
     const goaway = goawayOf(s);
     const response = await fetch(`${sim.controlUrl}/connections/${http2Record.connectionId}/shutdown`, { method: 'POST' });
     expect(await response.json()).toEqual({ shutdown: 1 });

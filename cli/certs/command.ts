@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { access, constants, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { stateOption } from '../shared/options.js';
 import { DEFAULT_P12_PASSPHRASE } from '../../server/certs/bundle.js';
 import { UsageError } from '../shared/usage.js';
 
@@ -67,7 +68,7 @@ function caIdentity(pem: string): string {
 
 export const certsCommand: CommandModule<object, CertsArgs> = {
   command: 'certs',
-  describe: 'Write a provider certificate as Apple issued them (PEM, key, .p12) and the CA, signed by the state directory\'s CA',
+  describe: "Write a provider certificate as Apple issued them (PEM, key, .p12) and the CA, signed by the state directory's CA",
   builder: (yargs: Argv) =>
     yargs
       .option('topic', { type: 'string', demandOption: true, describe: 'Bundle id: the certificate UID and its topic' })
@@ -80,10 +81,13 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
       .option('extra-topic', { type: 'string', array: true, default: [], describe: 'More topics, e.g. com.example.app.voip (repeatable)' })
       .option('out', { type: 'string', demandOption: true, describe: 'Directory for cert.pem, key.pem, cert.p12 and ca.pem' })
       .option('passphrase', { type: 'string', default: DEFAULT_P12_PASSPHRASE, describe: 'Passphrase of the .p12' })
-      .option('state', { type: 'string', default: '.apns-mock', describe: 'State directory holding the CA (created if missing)' })
+      .options(stateOption('State directory holding the CA (created if missing)'))
       .option('json', { type: 'boolean', default: false, describe: 'Print the paths as one JSON line' })
       .example('$0 certs --topic com.example.app --out certs', 'development certificate, signed by .apns-mock/ca.pem')
-      .example('$0 certs --topic com.example.app --env production --extra-topic com.example.app.voip --out certs --json', 'production, with the VoIP topic; paths as JSON') as unknown as Argv<CertsArgs>,
+      .example(
+        '$0 certs --topic com.example.app --env production --extra-topic com.example.app.voip --out certs --json',
+        'production, with the VoIP topic; paths as JSON',
+      ),
   handler: async (args) => {
     const topic = checkTopic(single(args.topic, 'topic'), 'topic');
     const environment = single(args.env, 'env') as 'development' | 'production';
@@ -93,7 +97,8 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
     const passphrase = single(args.passphrase, 'passphrase');
     if (out.trim() === '') throw new UsageError('--out must name a directory');
     if (state.trim() === '') throw new UsageError('--state must name a directory');
-    if (passphrase === '') throw new UsageError('--passphrase must not be empty (an empty PKCS#12 password is read differently by different tools)');
+    if (passphrase === '')
+      throw new UsageError('--passphrase must not be empty (an empty PKCS#12 password is read differently by different tools)');
 
     try {
       // Owner only, whatever the umask: the directory holds the key and the .p12.
@@ -140,7 +145,7 @@ export const certsCommand: CommandModule<object, CertsArgs> = {
         `  PKCS#12      ${shown(paths.p12)}   passphrase: ${paths.passphrase}`,
         `  CA           ${shown(paths.ca)}   (trust it to verify the simulator)`,
         '',
-        'To get the one .pem PHP and other senders load, convert the .p12 as with Apple\'s (enter the passphrase when asked):',
+        "To get the one .pem PHP and other senders load, convert the .p12 as with Apple's (enter the passphrase when asked):",
         `  cd ${shellWord(shown(dirname(paths.p12)))}`,
         '  openssl pkcs12 -in cert.p12 -out apple_push_notification_production.pem -nodes -clcerts',
         '',

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { controlOptions } from '../shared/options.js';
 import { OUTCOMES } from '../../server/recorder/fields.js';
 import { UsageError, parseDuration, parsePort } from '../shared/usage.js';
 import { recordFilterFromOptions, recordFilterOptions } from '../shared/filter-options.js';
@@ -31,7 +32,7 @@ function wholeNumber(value: unknown, option: string, min: number): number | unde
   const v = single(value, option);
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    throw new UsageError(`--${option} must be a whole number >= ${min}; got ${String(v)}`);
+    throw new UsageError(`--${option} must be a whole number >= ${min}; got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
   return v;
 }
 
@@ -61,8 +62,7 @@ export const expectCommand: CommandModule<object, ExpectArgs> = {
   builder: (yargs: Argv) => {
     const control = yargs
       .option('control', { type: 'string', describe: 'Control API URL (default http://127.0.0.1:2198)' })
-      .option('control-port', { type: 'number', describe: 'Control API port on 127.0.0.1, instead of --control' })
-      .option('control-token', { type: 'string', describe: 'Bearer token, if the simulator was started with one' })
+      .options(controlOptions('Control API port on 127.0.0.1, instead of --control'))
       .option('count', { type: 'number', default: 1, describe: 'How many matching records to wait for (at least)' })
       .option('exact', { type: 'boolean', default: false, describe: 'Fail when more than --count match' })
       .option('include-markers', {
@@ -86,7 +86,7 @@ export const expectCommand: CommandModule<object, ExpectArgs> = {
       .example('$0 expect --status 8 --token bbbb…bbbb', 'a notification rejected with status 8 (invalid token)')
       .example('$0 expect --outcome rejected --reason /BadTopic|status 8/ --alert Hello', 'a rejection whose reason and alert match')
       .example('$0 expect --count 5 --no-warnings --junit expect.xml', 'five clean accepted notifications, reported as JUnit')
-      .example('$0 expect --control-port 49152 --outcome any --count 10 --json', '') as unknown as Argv<ExpectArgs>;
+      .example('$0 expect --control-port 49152 --outcome any --count 10 --json', '');
   },
   handler: async (args) => {
     const url = controlUrl(args);

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { stateOption } from '../shared/options.js';
 import { UsageError } from '../shared/usage.js';
 
 interface KeysArgs {
@@ -37,13 +38,27 @@ export const keysCommand: CommandModule<object, KeysArgs> = {
       .option('team', { type: 'string', demandOption: true, describe: 'Team id: 10 letters or digits (the JWT iss)' })
       .option('key-id', { type: 'string', demandOption: true, describe: 'Key id: 10 letters or digits (the JWT kid)' })
       .option('out', { type: 'string', demandOption: true, describe: 'Directory for AuthKey_<KEYID>.p8 (mode 0600)' })
-      .option('env', { type: 'string', default: 'both', choices: ['both', 'development', 'production'], describe: 'Environment(s) the key is good for' })
-      .option('topic', { type: 'string', array: true, default: [], describe: 'Limit the key to these apps (bundle ids; repeatable); others get TopicDisallowed' })
-      .option('state', { type: 'string', default: '.apns-mock', describe: 'State directory the simulator reads keys from (keys/<KEYID>.json)' })
+      .option('env', {
+        type: 'string',
+        default: 'both',
+        choices: ['both', 'development', 'production'],
+        describe: 'Environment(s) the key is good for',
+      })
+      .option('topic', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Limit the key to these apps (bundle ids; repeatable); others get TopicDisallowed',
+      })
+      .options(stateOption('State directory the simulator reads keys from (keys/<KEYID>.json)'))
       .option('json', { type: 'boolean', default: false, describe: 'Print {"key": PATH, "keyId": ..., "teamId": ...} as one JSON line' })
-      .option('token', { type: 'boolean', default: false, describe: 'Print only a provider token (JWT) signed with the new key, good for an hour' })
+      .option('token', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print only a provider token (JWT) signed with the new key, good for an hour',
+      })
       .example('$0 keys --team TEAM000001 --key-id KEY0000001 --out keys', 'a key for both environments, registered in .apns-mock/keys')
-      .example('TOKEN=$($0 keys --team TEAM000001 --key-id KEY0000001 --out keys --token)', 'the same, keeping a provider token for curl') as unknown as Argv<KeysArgs>,
+      .example('TOKEN=$($0 keys --team TEAM000001 --key-id KEY0000001 --out keys --token)', 'the same, keeping a provider token for curl'),
   handler: async (args) => {
     const { KeyStore, KeyStoreError, checkKeyId, checkTeamId, writeP8 } = await import('../../server/keys/index.js');
     const team = single(args.team, 'team');
@@ -72,7 +87,14 @@ export const keysCommand: CommandModule<object, KeysArgs> = {
       path = await writeP8(out, keyId, created.privateKey);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (error instanceof KeyStoreError || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EROFS' || code === 'EEXIST') {
+      if (
+        error instanceof KeyStoreError ||
+        code === 'EACCES' ||
+        code === 'EPERM' ||
+        code === 'ENOTDIR' ||
+        code === 'EROFS' ||
+        code === 'EEXIST'
+      ) {
         throw new UsageError(`cannot make the key: ${(error as Error).message}`);
       }
       throw error;

@@ -1,11 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
+import { controlTokenOption, stateOption, type ControlTokenArgs, type StateArgs } from '../shared/options.js';
 import { UsageError } from '../shared/usage.js';
 
-interface ReportArgs {
+interface ReportArgs extends StateArgs, ControlTokenArgs {
   records?: string;
   control?: string;
-  state: string;
-  'control-token'?: string;
   html?: string;
   junit?: string;
   title?: string;
@@ -19,12 +18,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     yargs
       .option('records', { type: 'string', describe: 'A JSONL records file (serve --record FILE)' })
       .option('control', { type: 'string', describe: 'Control API URL of a running simulator (http://127.0.0.1:2198)' })
-      .option('state', {
-        type: 'string',
-        default: '.apns-mock',
-        describe: "Without --records or --control: the simulator 'serve --detach' started with this state directory",
+      .options({
+        ...stateOption("Without --records or --control: the simulator 'serve --detach' started with this state directory"),
+        ...controlTokenOption(),
       })
-      .option('control-token', { type: 'string', describe: 'Bearer token, if the simulator was started with one' })
       .option('html', {
         type: 'string',
         describe: 'Write the HTML page here: the table, each record with its bytes explained; opens from file://',

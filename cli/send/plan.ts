@@ -1,3 +1,4 @@
+import type { ExplainLookup } from '../shared/explain-lookup.js';
 import type { PushType } from '../../protocol/http2/constants.js';
 
 /** What `apns-mock send` was asked to do, checked. */
@@ -15,6 +16,10 @@ export interface SendPlan {
   rate: number | null;
   flush: 'marker' | 'error-window';
   json: boolean;
+  /** Only the summary: no line per notification. */
+  quiet: boolean;
+  /** Where to look a binary rejection's reason up (the local simulator's control API); null: do not. */
+  explain: ExplainLookup | null;
   /** 'http2': Apple's HTTP/2 provider API instead of the binary gateway. */
   protocol: 'binary' | 'http2';
   /** HTTP/2: apns-topic, apns-push-type, apns-collapse-id (priority and expiry become apns-priority and apns-expiration). */

@@ -1,8 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError, parseDuration, parsePort } from '../shared/usage.js';
+import { DEFAULT_CONTROL_PORT } from '../shared/explain-lookup.js';
+import { controlPortOption, controlTokenOption, hostOption, stateOption, type StateArgs } from '../shared/options.js';
+import { BAD_ENVIRONMENT_KEY_REASONS, DEFAULT_BAD_ENVIRONMENT_KEY_REASON, isBadEnvironmentKeyReason } from '../../protocol/http2/index.js';
 import { LOG_MODES, defaultLogMode, type LogMode } from './log.js';
 
-interface ServeArgs {
+interface ServeArgs extends StateArgs {
   host: string;
   port: number;
   'feedback-port': number;
@@ -11,7 +14,6 @@ interface ServeArgs {
   'max-streams': number;
   'token-update-interval': string;
   'control-token'?: string;
-  state: string;
   topic: string;
   scenario?: string;
   record?: string;
@@ -30,6 +32,9 @@ interface ServeArgs {
   detach: boolean;
   log?: string;
   'control-host': string[];
+  'early-streams': string;
+  'explain-header': boolean;
+  'bad-environment-key-reason': string;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -37,23 +42,25 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   describe: 'Start the simulator: binary gateway, feedback service, HTTP/2 API and control API',
   builder: (yargs: Argv) =>
     yargs
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address every service listens on' })
-      .option('port', { type: 'number', default: 2195, describe: 'Binary gateway port (0: a free port)' })
-      .option('feedback-port', { type: 'number', default: 2196, describe: 'Feedback service port (0: a free port)' })
-      .option('control-port', { type: 'number', default: 2198, describe: 'Control API port (0: a free port)' })
-      .option('http2-port', { type: 'number', default: 2197, describe: 'HTTP/2 provider API port (0: a free port)' })
-      .option('max-streams', {
-        type: 'number',
-        default: 1000,
-        describe: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS once authenticated (1 before a valid provider token)',
+      .options({
+        ...hostOption('Address every service listens on'),
+        port: { type: 'number', default: 2195, describe: 'Binary gateway port (0: a free port)' },
+        'feedback-port': { type: 'number', default: 2196, describe: 'Feedback service port (0: a free port)' },
+        ...controlPortOption('Control API port (0: a free port)', DEFAULT_CONTROL_PORT),
+        'http2-port': { type: 'number', default: 2197, describe: 'HTTP/2 provider API port (0: a free port)' },
+        'max-streams': {
+          type: 'number',
+          default: 1000,
+          describe: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS once authenticated (1 before a valid provider token)',
+        },
+        'token-update-interval': {
+          type: 'string',
+          default: '20m',
+          describe: 'HTTP/2: a new provider token more often than this on a connection gets TooManyProviderTokenUpdates',
+        },
+        ...controlTokenOption('Bearer token the control API requires (needed off loopback)'),
+        ...stateOption('State directory: CA, server and provider certificates'),
       })
-      .option('token-update-interval', {
-        type: 'string',
-        default: '20m',
-        describe: 'HTTP/2: a new provider token more often than this on a connection gets TooManyProviderTokenUpdates',
-      })
-      .option('control-token', { type: 'string', describe: 'Bearer token the control API requires (needed off loopback)' })
-      .option('state', { type: 'string', default: '.apns-mock', describe: 'State directory: CA, server and provider certificates' })
       .option('topic', {
         type: 'string',
         default: 'com.example.app',
@@ -103,11 +110,30 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         default: [],
         describe: 'Another Host name the control API answers (name or name:port; repeatable): a proxy or a container name',
       })
+      .option('early-streams', {
+        type: 'string',
+        default: 'hold',
+        choices: ['hold', 'refuse'],
+        describe:
+          'HTTP/2: streams beyond the one-stream limit of a token connection sent before the client acknowledged SETTINGS: ' +
+          'hold (answer them once the first token was judged, with a warning) or refuse (REFUSED_STREAM)',
+      })
+      .option('explain-header', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "HTTP/2: the simulator's explanation in an x-apns-mock-reason response header (not Apple's); --no-explain-header for byte-exact responses",
+      })
+      .option('bad-environment-key-reason', {
+        type: 'string',
+        default: DEFAULT_BAD_ENVIRONMENT_KEY_REASON,
+        describe: `HTTP/2: the reason for a provider key of the other environment: ${BAD_ENVIRONMENT_KEY_REASONS.join(" (Apple's table) or ")} (what the service was seen sending)`,
+      })
       .option('detach', {
         type: 'boolean',
         default: false,
         describe: "Run in the background: print the --json line once every listener is ready and exit ('apns-mock stop' stops it)",
-      }),
+      }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     const ports = {
       port: parsePort(args.port, 'port'),
@@ -129,6 +155,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(name))
         throw new UsageError(`--control-host must be a host name or name:port; got "${name}"`);
     }
+    const badEnvironmentKeyReason = args['bad-environment-key-reason'];
+    if (!isBadEnvironmentKeyReason(badEnvironmentKeyReason))
+      throw new UsageError(
+        `--bad-environment-key-reason must be ${BAD_ENVIRONMENT_KEY_REASONS.join(' or ')}; got "${String(badEnvironmentKeyReason)}"`,
+      );
     if (Array.isArray(args.log)) throw new UsageError('--log was given more than once; give it once');
     if (args.detach) {
       const { serveDetached } = await import('./detach.js');
@@ -159,6 +190,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         environment: (args.environment as 'development' | 'production' | undefined) ?? 'development',
         maxConcurrentStreams: args['max-streams'],
         tokenUpdateIntervalMs: parseDuration(args['token-update-interval'], 'token-update-interval'),
+        earlyStreams: args['early-streams'] as 'hold' | 'refuse',
+        explainHeader: args['explain-header'],
+        badEnvironmentKeyReason,
       },
       json: args.json,
     });

@@ -1,10 +1,11 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import { DEFAULT_STATE, hostOption, stateOption, type StateArgs } from './options.js';
 import { UsageError, parsePort } from './usage.js';
 
 /** Options every command that connects as a provider takes (send, feedback). */
-export interface ProviderArgs {
+export interface ProviderArgs extends StateArgs {
   host: string;
   /** Absent when the command's default depends on other options (send: 2195, or 2197 with --http2). */
   port?: number;
@@ -13,7 +14,6 @@ export interface ProviderArgs {
   p12?: string;
   passphrase?: string;
   ca?: string;
-  state: string;
   topic?: string;
   servername?: string;
 }
@@ -24,7 +24,7 @@ const DEFAULT_PASSPHRASE = 'apns-mock';
 /** `defaultPort` in words (e.g. "2195; 2197 with --http2") leaves the port to `targetOf`'s fallback. */
 export function providerOptions<T>(yargs: Argv<T>, defaultPort: number | string, service: string): Argv<T & ProviderArgs> {
   return yargs
-    .option('host', { type: 'string', default: '127.0.0.1', describe: `Host of the ${service}` })
+    .options(hostOption(`Host of the ${service}`))
     .option(
       'port',
       typeof defaultPort === 'number'
@@ -36,13 +36,14 @@ export function providerOptions<T>(yargs: Argv<T>, defaultPort: number | string,
     .option('p12', { type: 'string', describe: 'Provider certificate and key as PKCS#12 (.p12), instead of --cert/--key' })
     .option('passphrase', { type: 'string', describe: `Passphrase of --p12 (default "${DEFAULT_PASSPHRASE}")` })
     .option('ca', { type: 'string', describe: "CA to trust for the server's certificate (default: the state directory's)" })
-    .option('state', {
+    .options(stateOption("State directory of 'apns-mock serve': without --cert/--p12 its client/ certificate is used"))
+    .option('topic', {
       type: 'string',
-      default: '.apns-mock',
-      describe: "State directory of 'apns-mock serve': without --cert/--p12 its client/ certificate is used",
+      describe: 'Which certificate in <state>/client/ to use when it holds several; with --http2 also the apns-topic',
     })
-    .option('topic', { type: 'string', describe: 'Which certificate in <state>/client/ to use when it holds several; with --http2 also the apns-topic' })
-    .option('servername', { type: 'string', describe: 'TLS server name to send and verify (default: the host)' }) as unknown as Argv<T & ProviderArgs>;
+    .option('servername', { type: 'string', describe: 'TLS server name to send and verify (default: the host)' }) as unknown as Argv<
+    T & ProviderArgs
+  >;
 }
 
 export interface LoadedCredentials {
@@ -107,7 +108,7 @@ export async function loadCredentials(args: ProviderArgs): Promise<LoadedCredent
   const key = single(args.key, 'key');
   const p12 = single(args.p12, 'p12');
   const ca = single(args.ca, 'ca');
-  const state = single(args.state, 'state') ?? '.apns-mock';
+  const state = single(args.state, 'state') ?? DEFAULT_STATE;
   if (p12 !== undefined && (cert !== undefined || key !== undefined)) throw new UsageError('give --p12, or --cert with --key, not both');
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together: give both (or --p12)');
   const loaded: LoadedCredentials = { source: '', servername: single(args.servername, 'servername') };
@@ -123,7 +124,10 @@ export async function loadCredentials(args: ProviderArgs): Promise<LoadedCredent
   } else {
     Object.assign(loaded, await fromState(state, single(args.topic, 'topic')));
   }
-  loaded.ca = ca !== undefined ? await readOption(ca, 'ca') : ((await readIfPresent(join(state, 'client', 'ca.pem'))) ?? (await readIfPresent(join(state, 'ca.pem'))));
+  loaded.ca =
+    ca !== undefined
+      ? await readOption(ca, 'ca')
+      : ((await readIfPresent(join(state, 'client', 'ca.pem'))) ?? (await readIfPresent(join(state, 'ca.pem'))));
   return loaded;
 }
 
@@ -156,7 +160,9 @@ const ID = /^[A-Za-z0-9]{10}$/;
 
 /** True when the options ask for token authentication: --team or --key-id, or --key without --cert/--p12. */
 export function wantsProviderToken(args: ProviderArgs & { team?: string; 'key-id'?: string }): boolean {
-  return args.team !== undefined || args['key-id'] !== undefined || (args.key !== undefined && args.cert === undefined && args.p12 === undefined);
+  return (
+    args.team !== undefined || args['key-id'] !== undefined || (args.key !== undefined && args.cert === undefined && args.p12 === undefined)
+  );
 }
 
 /**
@@ -166,7 +172,7 @@ export function wantsProviderToken(args: ProviderArgs & { team?: string; 'key-id
  * <state>/keys/ (`apns-mock keys` writes it there).
  */
 export async function loadProviderKey(args: ProviderArgs & { team?: string; 'key-id'?: string }): Promise<LoadedProviderKey> {
-  const state = single(args.state, 'state') ?? '.apns-mock';
+  const state = single(args.state, 'state') ?? DEFAULT_STATE;
   if (args.cert !== undefined || args.p12 !== undefined) {
     throw new UsageError('give a certificate (--cert and --key, or --p12) or a provider key (--key-id, --team, --key FILE.p8), not both');
   }
@@ -175,7 +181,9 @@ export async function loadProviderKey(args: ProviderArgs & { team?: string; 'key
   if (keyId !== undefined && !ID.test(String(keyId))) throw new UsageError(`--key-id must be 10 letters or digits; got "${keyId}"`);
   if (keyId === undefined && keyPath !== undefined) keyId = P8_NAME.exec(keyPath)?.[1];
   if (keyId === undefined) {
-    throw new UsageError('--key-id: the provider key\'s 10-character id (it is in the name of Apple\'s AuthKey_<KEYID>.p8, which --key can give)');
+    throw new UsageError(
+      "--key-id: the provider key's 10-character id (it is in the name of Apple's AuthKey_<KEYID>.p8, which --key can give)",
+    );
   }
   if (keyPath === undefined) {
     const candidates = [join(state, 'client'), join(state, 'keys'), state].map((dir) => join(dir, `AuthKey_${keyId}.p8`));
@@ -186,7 +194,9 @@ export async function loadProviderKey(args: ProviderArgs & { team?: string; 'key
       }
     }
     if (keyPath === undefined) {
-      throw new UsageError(`no AuthKey_${keyId}.p8 in ${join(state, 'client')} or ${join(state, 'keys')}: give --key FILE (the .p8 that 'apns-mock keys --out DIR' wrote)`);
+      throw new UsageError(
+        `no AuthKey_${keyId}.p8 in ${join(state, 'client')} or ${join(state, 'keys')}: give --key FILE (the .p8 that 'apns-mock keys --out DIR' wrote)`,
+      );
     }
   }
   const key = (await readOption(keyPath, 'key')).toString('utf8');
@@ -200,7 +210,8 @@ export async function loadProviderKey(args: ProviderArgs & { team?: string; 'key
     }
   }
   const teamId = single(args.team, 'team') ?? (typeof registered.teamId === 'string' ? registered.teamId : undefined);
-  if (teamId === undefined) throw new UsageError(`--team: the team id (10 characters) of key ${keyId}; it is not registered in ${join(state, 'keys')}`);
+  if (teamId === undefined)
+    throw new UsageError(`--team: the team id (10 characters) of key ${keyId}; it is not registered in ${join(state, 'keys')}`);
   if (!ID.test(String(teamId))) throw new UsageError(`--team must be 10 letters or digits; got "${teamId}"`);
   const ca = single(args.ca, 'ca');
   return {
@@ -208,7 +219,10 @@ export async function loadProviderKey(args: ProviderArgs & { team?: string; 'key
     keyId: String(keyId),
     key,
     topics: Array.isArray(registered.topics) ? registered.topics.map(String) : null,
-    ca: ca !== undefined ? await readOption(ca, 'ca') : ((await readIfPresent(join(state, 'client', 'ca.pem'))) ?? (await readIfPresent(join(state, 'ca.pem')))),
+    ca:
+      ca !== undefined
+        ? await readOption(ca, 'ca')
+        : ((await readIfPresent(join(state, 'client', 'ca.pem'))) ?? (await readIfPresent(join(state, 'ca.pem')))),
     servername: single(args.servername, 'servername'),
     source: keyPath,
   };

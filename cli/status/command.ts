@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
+import { DETACHED_STATE, stateOption, type StateArgs } from '../shared/options.js';
 
-interface StatusArgs {
-  state: string;
+interface StatusArgs extends StateArgs {
   json: boolean;
 }
 
@@ -9,10 +9,9 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   command: 'status',
   describe: "Whether a simulator 'serve --detach' started with this --state runs, and its ports: exit 0 when it does, 1 when not",
   builder: (yargs: Argv) =>
-    yargs.option('state', { type: 'string', default: '.apns-mock', describe: "State directory given to 'serve --detach'" }).option('json', {
-      type: 'boolean',
-      default: false,
-      describe: 'Print one JSON object: running, pid and the facts serve --json printed',
+    yargs.options({
+      ...stateOption(DETACHED_STATE),
+      json: { type: 'boolean', default: false, describe: 'Print one JSON object: running, pid and the facts serve --json printed' },
     }),
   handler: async (args) => {
     const { describeListeners, forgetDaemon, readDaemon } = await import('../shared/daemon.js');

@@ -23,7 +23,12 @@ beforeAll(async () => {
   state = join(dir, 'state');
   sim = await startSimulator({ state, controlPort: false });
   // As `apns-mock serve` does: the provider bundle under <state>/client/, named by topic.
-  await writeProviderBundle(join(state, 'client'), sim.credentials, { cert: sim.credentials.ca, key: '' }, { baseName: sim.credentials.topic });
+  await writeProviderBundle(
+    join(state, 'client'),
+    sim.credentials,
+    { cert: sim.credentials.ca, key: '' },
+    { baseName: sim.credentials.topic },
+  );
   gateway = ['--state', state, '--port', String(sim.ports.gateway)];
   feedback = ['--state', state, '--port', String(sim.ports.feedback)];
 });
@@ -37,7 +42,11 @@ beforeEach(() => {
   sim.devices.clear();
 });
 
-const jsonLines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('apns-mock send', () => {
   it('sends one notification with the certificate `serve` wrote to the state directory: exit 0', async () => {
@@ -51,12 +60,31 @@ describe('apns-mock send', () => {
   });
 
   it('many tokens, --count, --json: one object per notification, then a summary', async () => {
-    const result = await runCli(['send', ...gateway, '--token', A, '--token', B, '--count', '3', '--badge', '2', '--sound', 'ping', '--json']);
+    const result = await runCli([
+      'send',
+      ...gateway,
+      '--token',
+      A,
+      '--token',
+      B,
+      '--count',
+      '3',
+      '--badge',
+      '2',
+      '--sound',
+      'ping',
+      '--json',
+    ]);
     expect(result.code).toBe(0);
     const lines = jsonLines(result.stdout);
     expect(lines).toHaveLength(7);
     expect(lines.slice(0, 6).map((l) => l.status)).toEqual(Array(6).fill('accepted'));
-    expect(lines.slice(0, 6).map((l) => l.n).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      lines
+        .slice(0, 6)
+        .map((l) => l.n)
+        .sort(),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     expect(lines[6]).toMatchObject({ summary: { sent: 6, accepted: 6, rejected: 0, failed: 0 } });
     const records = sim.records({ outcome: 'accepted' });
     expect(records.map((r) => r.token)).toEqual([A, A, A, B, B, B]);
@@ -68,7 +96,14 @@ describe('apns-mock send', () => {
     const result = await runCli(['send', ...gateway, '--token', A, '--token', B, '--token', A, '--alert', 'x', '--json']);
     expect(result.code).toBe(1);
     const lines = jsonLines(result.stdout);
-    expect(lines.find((l) => l.token === B)).toMatchObject({ n: 2, status: 'rejected', code: 8, name: 'InvalidToken', reason: 'Invalid token', identifier: 2 });
+    expect(lines.find((l) => l.token === B)).toMatchObject({
+      n: 2,
+      status: 'rejected',
+      code: 8,
+      name: 'InvalidToken',
+      reason: 'Invalid token',
+      identifier: 2,
+    });
     expect(lines.filter((l) => l.status === 'accepted')).toHaveLength(2);
     expect(lines.at(-1)).toMatchObject({ summary: { sent: 3, accepted: 2, rejected: 1 } });
     const text = await runCli(['send', ...gateway, '--token', B, '--alert', 'x']);
@@ -81,7 +116,18 @@ describe('apns-mock send', () => {
     await writeFile(tokens, `# devices\n${A}\n\n<${B.slice(0, 8)} ${B.slice(8)}>\n`);
     const payload = join(dir, 'payload.json');
     await writeFile(payload, '{"aps":{"alert":"from a file"},"x":1}\n');
-    const result = await runCli(['send', ...gateway, '--tokens-file', tokens, '--payload', `@${payload}`, '--command', '1', '--expiry', '1700000000']);
+    const result = await runCli([
+      'send',
+      ...gateway,
+      '--tokens-file',
+      tokens,
+      '--payload',
+      `@${payload}`,
+      '--command',
+      '1',
+      '--expiry',
+      '1700000000',
+    ]);
     expect(result.code).toBe(0);
     const records = sim.records({ outcome: 'accepted' });
     expect(records.map((r) => [r.token, r.command, r.expiry, r.payload])).toEqual([
@@ -91,13 +137,40 @@ describe('apns-mock send', () => {
   });
 
   it('--p12 with its passphrase, --command 0, --rate', async () => {
-    const bundle = await writeProviderBundle(join(dir, 'p12'), sim.credentials, { cert: sim.credentials.ca, key: '' }, { passphrase: 'secret' });
+    const bundle = await writeProviderBundle(
+      join(dir, 'p12'),
+      sim.credentials,
+      { cert: sim.credentials.ca, key: '' },
+      { passphrase: 'secret' },
+    );
     const started = Date.now();
-    const result = await runCli(['send', ...gateway, '--p12', bundle.p12, '--passphrase', 'secret', '--token', A, '--count', '3', '--rate', '10/s', '--command', '0', '--payload', '{"aps":{}}']);
+    const result = await runCli([
+      'send',
+      ...gateway,
+      '--p12',
+      bundle.p12,
+      '--passphrase',
+      'secret',
+      '--token',
+      A,
+      '--count',
+      '3',
+      '--rate',
+      '10/s',
+      '--command',
+      '0',
+      '--payload',
+      '{"aps":{}}',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
-    expect(result.stdout.split('\n').filter((l) => l.startsWith('accepted')).every((l) => !l.includes(' id '))).toBe(true);
+    expect(
+      result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('accepted'))
+        .every((l) => !l.includes(' id ')),
+    ).toBe(true);
     expect(sim.records({ outcome: 'accepted' }).map((r) => r.command)).toEqual([0, 0, 0]);
   });
 
@@ -114,15 +187,27 @@ describe('apns-mock send', () => {
 
   describe('exit 2 for options a person must fix', () => {
     const cases: [string, string[], RegExp][] = [
-      ['a token that is not hex, with the position', ['--token', `${A.slice(0, 10)}zz${A.slice(12)}`, '--alert', 'x'], /--token #1: ".*" is not hex: "z" at position 11/],
-      ['the second token too short', ['--token', A, '--token', 'abcd', '--alert', 'x'], /--token #2: a device token is 32 bytes, 64 hex digits; this one has 4/],
+      [
+        'a token that is not hex, with the position',
+        ['--token', `${A.slice(0, 10)}zz${A.slice(12)}`, '--alert', 'x'],
+        /--token #1: ".*" is not hex: "z" at position 11/,
+      ],
+      [
+        'the second token too short',
+        ['--token', A, '--token', 'abcd', '--alert', 'x'],
+        /--token #2: a device token is 32 bytes, 64 hex digits; this one has 4/,
+      ],
       ['no token', ['--alert', 'x'], /name at least one device token/],
       ['nothing to send', ['--token', A], /say what to send/],
       ['a payload that is not JSON', ['--token', A, '--payload', '{aps'], /--payload is not JSON/],
       ['an unreadable tokens file', ['--tokens-file', 'no/such/file', '--alert', 'x'], /cannot read --tokens-file no\/such\/file: ENOENT/],
       ['priority with command 1', ['--token', A, '--alert', 'x', '--command', '1', '--priority', '5'], /commands 0 and 1 have no priority/],
       ['a bad rate', ['--token', A, '--alert', 'x', '--rate', 'fast'], /--rate must be notifications per second/],
-      ['a wrong .p12 passphrase', ['--token', A, '--alert', 'x', '--p12', 'P12', '--passphrase', 'wrong'], /cannot use the provider certificate from .*: .*(mac verify|password)/i],
+      [
+        'a wrong .p12 passphrase',
+        ['--token', A, '--alert', 'x', '--p12', 'P12', '--passphrase', 'wrong'],
+        /cannot use the provider certificate from .*: .*(mac verify|password)/i,
+      ],
     ];
     for (const [name, args, message] of cases) {
       it(name, async () => {
@@ -138,7 +223,9 @@ describe('apns-mock send', () => {
       const empty = join(dir, 'empty-state');
       const result = await runCli(['send', '--state', empty, '--port', String(sim.ports.gateway), '--token', A, '--alert', 'x']);
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/no provider certificate found in .*empty-state.client: give --cert and --key \(or --p12 and --passphrase\), or start the simulator first with 'npx apns-mock serve'/);
+      expect(result.stderr).toMatch(
+        /no provider certificate found in .*empty-state.client: give --cert and --key \(or --p12 and --passphrase\), or start the simulator first with 'npx apns-mock serve'/,
+      );
       expect(sim.records()).toEqual([]);
     });
   });
@@ -177,5 +264,54 @@ describe('apns-mock feedback', () => {
     const none = await runCli(['feedback', '--state', join(dir, 'nothing-here'), '--port', String(sim.ports.feedback)]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no provider certificate found/);
+  });
+});
+
+describe('apns-mock send: what the user sees after a rejection or a failure', () => {
+  let local: Simulator;
+  beforeAll(async () => {
+    local = await startSimulator({ state, controlPort: 0 });
+  });
+  afterAll(async () => {
+    await local.close();
+  });
+  const to = (s: Simulator) => ['--state', state, '--port', String(s.ports.gateway), '--control-port', String(s.ports.control)];
+
+  it("a rejection: the simulator's reason under the status line, from the control API; --no-explain leaves it out", async () => {
+    local.rules.add({ id: 'no-b', match: { token: B }, action: { type: 'reject', status: Status.InvalidToken } });
+    const result = await runCli(['send', ...to(local), '--token', B, '--alert', 'x']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^rejected +#1 .* status 8 InvalidToken: Invalid token\n {10}simulator: .*\(rule no-b\)\n/);
+    const plain = await runCli(['send', ...to(local), '--token', B, '--alert', 'x', '--no-explain']);
+    expect(plain.stdout).not.toMatch(/simulator:/);
+  });
+
+  it('--quiet: only the summary', async () => {
+    const result = await runCli(['send', ...to(local), '--token', A, '--count', '5', '--alert', 'x', '--quiet']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^5 notification\(s\) to 127\.0\.0\.1:\d+: 5 accepted, 0 rejected, 0 failed \([\d.]+ s\)\n$/);
+  });
+
+  it('the HTTP/2 port by mistake: fails at once, and says where the binary gateway is', async () => {
+    const result = await runCli(['send', '--state', state, '--port', String(local.ports.http2), '--token', A, '--alert', 'x', '--quiet']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/0 accepted, 0 rejected, 1 failed/);
+    expect(result.stderr).toMatch(/apns-mock: \d+ speaks HTTP\/2; the binary gateway is on 2195 \(or send with --http2\)/);
+  });
+
+  it('a certificate the gateway does not take (another CA): fails at once, saying what to do', async () => {
+    const stranger = await startSimulator({ state: join(dir, 'stranger'), controlPort: false, http2Port: false });
+    try {
+      const bundle = await writeProviderBundle(join(dir, 'stranger-client'), stranger.credentials, {
+        cert: stranger.credentials.ca,
+        key: '',
+      });
+      const result = await runCli(['send', ...to(local), '--cert', bundle.cert, '--key', bundle.key, '--token', A, '--alert', 'x']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^failed +#1 .*closed the connection during or right after the TLS handshake/);
+      expect(result.stderr).toMatch(/apns-mock: .*did not take the client certificate.*apns-mock certs/);
+    } finally {
+      await stranger.close();
+    }
   });
 });

@@ -2,7 +2,13 @@
 // index.ts is that folder's API inside the project; tests reach internals by their own paths.
 
 // The simulator, its records and its rules (README: "The library: testing your own sender").
-export { startSimulator, type Http2SimulatorOptions, type ProviderCredentials, type Simulator, type SimulatorOptions } from './server/simulator.js';
+export {
+  startSimulator,
+  type Http2SimulatorOptions,
+  type ProviderCredentials,
+  type Simulator,
+  type SimulatorOptions,
+} from './server/simulator.js';
 export { WaitTimeoutError, type WaitOptions } from './server/recorder/recorder.js';
 export type { ConnectionInfo, NotificationRecord } from './server/recorder/record.js';
 export type { Outcome, RecordFilter } from './server/recorder/fields.js';

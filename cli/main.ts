@@ -46,6 +46,6 @@ main(hideBin(process.argv)).catch((error: unknown) => {
     process.stderr.write(`apns-mock: ${error.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`apns-mock: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`apns-mock: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(2);
 });

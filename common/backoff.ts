@@ -25,7 +25,8 @@ export function backoffOf(options: ReconnectOptions = {}): Backoff {
     jitter: options.jitter ?? false,
   };
   for (const [name, value] of Object.entries(b)) {
-    if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) throw new RangeError(`reconnect.${name} must be a number >= 0; got ${value}`);
+    if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0))
+      throw new RangeError(`reconnect.${name} must be a number >= 0; got ${value}`);
   }
   if (b.factor < 1) throw new RangeError(`reconnect.factor must be >= 1; got ${b.factor}`);
   return b;

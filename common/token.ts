@@ -24,8 +24,10 @@ export function parseDeviceToken(token: unknown, what = 'token'): string {
   if (typeof token !== 'string') throw new InputError(`${what} must be a hex string; got ${token === null ? 'null' : typeof token}`);
   const hex = normalizeToken(token);
   if (hex.length === 0) throw new InputError(`${what} is empty: give the device token as hex`);
-  if (!/^[0-9a-f]+$/.test(hex)) throw new InputError(`${what} must be hex digits (0-9, a-f); got "${token.length > 80 ? `${token.slice(0, 80)}...` : token}"`);
+  if (!/^[0-9a-f]+$/.test(hex))
+    throw new InputError(`${what} must be hex digits (0-9, a-f); got "${token.length > 80 ? `${token.slice(0, 80)}...` : token}"`);
   if (hex.length % 2 !== 0) throw new InputError(`${what} has an odd number of hex digits (${hex.length}): every byte needs two`);
-  if (hex.length / 2 > MAX_TOKEN_BYTES) throw new InputError(`${what} is ${hex.length / 2} bytes; at most ${MAX_TOKEN_BYTES} are taken (Apple's are 32)`);
+  if (hex.length / 2 > MAX_TOKEN_BYTES)
+    throw new InputError(`${what} is ${hex.length / 2} bytes; at most ${MAX_TOKEN_BYTES} are taken (Apple's are 32)`);
   return hex;
 }

@@ -1,4 +1,10 @@
-export { startSimulator, type Http2SimulatorOptions, type ProviderCredentials, type Simulator, type SimulatorOptions } from './simulator.js';
+export {
+  startSimulator,
+  type Http2SimulatorOptions,
+  type ProviderCredentials,
+  type Simulator,
+  type SimulatorOptions,
+} from './simulator.js';
 export * from './recorder/index.js';
 export * from './registry/index.js';
 export * from './rules/index.js';

@@ -97,7 +97,7 @@ export const decodeCommand: CommandModule<object, DecodeArgs> = {
       .example(
         "curl -s 'localhost:2198/records?protocol=http2&outcome=rejected&limit=1' | jq '.[0]' | $0 decode --http2 -",
         'a record pasted back',
-      ) as unknown as Argv<DecodeArgs>,
+      ),
   handler: async (args) => {
     if (Array.isArray(args.http2)) throw new UsageError(`--http2 was given ${args.http2.length} times; give it once`);
     if (args.http2 !== undefined) return decodeHttp2(args, args.http2);

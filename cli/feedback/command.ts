@@ -18,11 +18,14 @@ export const feedbackCommand: CommandModule<object, FeedbackArgs> = {
       'feedback service',
     )
       .example('$0 feedback', "from 'apns-mock serve' on this machine, with the certificate it wrote")
-      .example('$0 feedback --host feedback.sandbox.push.apple.com --p12 cert.p12 --passphrase secret --json', '') as unknown as Argv<FeedbackArgs>,
+      .example('$0 feedback --host feedback.sandbox.push.apple.com --p12 cert.p12 --passphrase secret --json', ''),
   handler: async (args) => {
     const target = targetOf(args);
     const credentials = await loadCredentials(args);
     const { runFeedback } = await import('./run.js');
-    process.exitCode = await runFeedback(target, credentials, { json: args.json, timeoutMs: Math.max(1, Number(args.timeout) || 30) * 1000 });
+    process.exitCode = await runFeedback(target, credentials, {
+      json: args.json,
+      timeoutMs: Math.max(1, Number(args.timeout) || 30) * 1000,
+    });
   },
 };

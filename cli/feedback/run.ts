@@ -22,11 +22,17 @@ export async function runFeedback(
     return 1;
   }
   for (const entry of entries) {
-    const line = options.json ? JSON.stringify({ timestamp: entry.timestamp, date: entry.date.toISOString(), token: entry.token }) : `${entry.date.toISOString()}  ${entry.token}`;
+    const line = options.json
+      ? JSON.stringify({ timestamp: entry.timestamp, date: entry.date.toISOString(), token: entry.token })
+      : `${entry.date.toISOString()}  ${entry.token}`;
     process.stdout.write(`${line}\n`);
   }
   if (!options.json) {
-    process.stdout.write(entries.length === 0 ? 'No uninstalled apps reported (the list is cleared each time it is read).\n' : `${entries.length} token(s) of uninstalled apps.\n`);
+    process.stdout.write(
+      entries.length === 0
+        ? 'No uninstalled apps reported (the list is cleared each time it is read).\n'
+        : `${entries.length} token(s) of uninstalled apps.\n`,
+    );
   }
   return 0;
 }

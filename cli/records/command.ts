@@ -24,7 +24,7 @@ export const recordsCommand: CommandModule<object, RecordsArgs> = {
     )
       .option('max', { type: 'number', default: 50, describe: 'rows of the table (the newest)' })
       .example('$0 records records.jsonl', 'what a run recorded, even one that was killed')
-      .example('$0 records records.jsonl --json --outcome rejected', 'the rejected records as JSON lines') as unknown as Argv<RecordsArgs>,
+      .example('$0 records records.jsonl --json --outcome rejected', 'the rejected records as JSON lines'),
   handler: async (args) => {
     if (!Number.isInteger(args.max) || args.max < 1) throw new UsageError(`--max must be a whole number >= 1; got ${args.max}`);
     const matches = compileJsonFilter(recordFilterFromOptions(args));

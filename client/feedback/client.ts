@@ -57,7 +57,12 @@ export class FeedbackClient {
         if (failure !== null) return reject(failure);
         const left = decoder.end();
         if (left > 0) {
-          return reject(Object.assign(new FeedbackIncompleteError(`the feedback stream ended ${left} byte(s) into a tuple, after ${entries.length} whole one(s)`), { entries }));
+          return reject(
+            Object.assign(
+              new FeedbackIncompleteError(`the feedback stream ended ${left} byte(s) into a tuple, after ${entries.length} whole one(s)`),
+              { entries },
+            ),
+          );
         }
         resolve(entries);
       });

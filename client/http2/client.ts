@@ -58,7 +58,7 @@ const SESSION_ERRORS = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_S
 
 /** Certificate and handshake failures: retrying cannot help. */
 function isPermanentTlsError(error: Error | null): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
+  const code = error !== null && 'code' in error && typeof error.code === 'string' ? error.code : '';
   return /^ERR_SSL_|^ERR_TLS_CERT|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|INVALID_PURPOSE/.test(code);
 }
 
@@ -157,7 +157,9 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       try {
         checkCredentials(options);
       } catch (error) {
-        throw new TypeError(`${(error as Error).message}; or give token: { teamId, keyId, key } for token authentication`);
+        throw new TypeError(`${(error as Error).message}; or give token: { teamId, keyId, key } for token authentication`, {
+          cause: error,
+        });
       }
       this.tokens = null;
       this.tls = tlsOptionsOf(this.endpoint, options);
@@ -182,7 +184,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     try {
       job = this.jobOf(notification);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const outcome = new Promise<Http2SendOutcome>((resolve) => (job.resolve = resolve));
     this.pending++;

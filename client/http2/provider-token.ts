@@ -52,7 +52,9 @@ function keyOf(input: string | Buffer): KeyObject {
     try {
       pem = readFileSync(input);
     } catch (error) {
-      throw new TypeError(`cannot read the provider key ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new TypeError(`cannot read the provider key ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   let key: KeyObject;
@@ -61,6 +63,7 @@ function keyOf(input: string | Buffer): KeyObject {
   } catch (error) {
     throw new TypeError(
       `the provider key is not a PEM private key (a .p8 holds "-----BEGIN PRIVATE KEY-----"): ${(error as Error).message}`,
+      { cause: error },
     );
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {

@@ -60,9 +60,9 @@ export type StatusName = (typeof STATUS_TABLE)[number]['name'];
 export type StatusCode = (typeof STATUS_TABLE)[number]['code'];
 
 /** Status codes by name: `Status.InvalidToken === 8`. */
-export const Status = Object.freeze(
-  Object.fromEntries(STATUS_TABLE.map((s) => [s.name, s.code])),
-) as { readonly [K in StatusName]: Extract<(typeof STATUS_TABLE)[number], { name: K }>['code'] };
+export const Status = Object.freeze(Object.fromEntries(STATUS_TABLE.map((s) => [s.name, s.code]))) as {
+  readonly [K in StatusName]: Extract<(typeof STATUS_TABLE)[number], { name: K }>['code'];
+};
 
 const statusByCode = new Map<number, (typeof STATUS_TABLE)[number]>(STATUS_TABLE.map((s) => [s.code, s]));
 
@@ -113,9 +113,7 @@ export const ITEM_HEADER = 3; // id, len
  * limit. A declared frame length above it is rejected at the header, never buffered.
  */
 export function maxFrameLength(limits: Limits): number {
-  return (
-    ITEM_HEADER * 5 + TOKEN_LENGTH + limits.framePayload + 4 /* identifier */ + 4 /* expiry */ + 1 /* priority */
-  );
+  return ITEM_HEADER * 5 + TOKEN_LENGTH + limits.framePayload + 4 /* identifier */ + 4 /* expiry */ + 1; /* priority */
 }
 
 export function payloadLimitFor(command: number, limits: Limits): number {

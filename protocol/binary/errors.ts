@@ -2,15 +2,7 @@ import { ApnsMockError } from '../../common/errors.js';
 import { Status, statusName } from './constants.js';
 
 /** Which part of a frame a failure is about: lets `explain`, the records and the inspector mark it. */
-export type FrameField =
-  | 'command'
-  | 'frameLength'
-  | 'item'
-  | 'tokenLength'
-  | 'token'
-  | 'payloadLength'
-  | 'payload'
-  | 'priority';
+export type FrameField = 'command' | 'frameLength' | 'item' | 'tokenLength' | 'token' | 'payloadLength' | 'payload' | 'priority';
 
 export interface FrameErrorDetails {
   /** The frame's command byte. */

@@ -1,7 +1,14 @@
 export * from './constants.js';
 export * from './errors.js';
 export * from './checks.js';
-export { DecodedFrame, FrameDecoder, type DecodeEvent, type DecodeSink, type FrameDecoderOptions, type IncompleteFrame } from './decoder.js';
+export {
+  DecodedFrame,
+  FrameDecoder,
+  type DecodeEvent,
+  type DecodeSink,
+  type FrameDecoderOptions,
+  type IncompleteFrame,
+} from './decoder.js';
 export * from './encoder.js';
 export * from './feedback.js';
 export * from './validate.js';

@@ -36,7 +36,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** The body of a channel creation. */
 export function checkChannelConfig(body: Uint8Array): ChannelConfig | Http2Rejection {
   const json = body.length === 0 ? undefined : parseJsonBody(body);
-  if (!isObject(json)) return http2Rejection('BadRequestPayload', 'the body must be a JSON object: {"message-storage-policy": 0 or 1, "push-type": "LiveActivity"}');
+  if (!isObject(json))
+    return http2Rejection(
+      'BadRequestPayload',
+      'the body must be a JSON object: {"message-storage-policy": 0 or 1, "push-type": "LiveActivity"}',
+    );
   if (json['push-type'] === undefined) return http2Rejection('MissingPushType', 'the body has no "push-type" (it must be "LiveActivity")');
   // Apple writes LiveActivity; node-apn sends liveactivity, and Apple takes it.
   const pushType = json['push-type'];
@@ -45,7 +49,10 @@ export function checkChannelConfig(body: Uint8Array): ChannelConfig | Http2Rejec
   }
   const policy = json['message-storage-policy'];
   if (typeof policy !== 'number' || !MESSAGE_STORAGE_POLICIES.includes(policy)) {
-    return http2Rejection('BadRequestParams', `"message-storage-policy" must be 0 (no storage) or 1 (most recent message); got ${JSON.stringify(policy)}`);
+    return http2Rejection(
+      'BadRequestParams',
+      `"message-storage-policy" must be 0 (no storage) or 1 (most recent message); got ${JSON.stringify(policy)}`,
+    );
   }
   return { 'message-storage-policy': policy, 'push-type': CHANNEL_PUSH_TYPE };
 }
@@ -57,7 +64,10 @@ export function checkChannelId(headers: Readonly<Record<string, HeaderValue>>): 
   const id = headerValue(headers, Http2Header.ChannelId);
   if (id === undefined || id === '') return http2Rejection('MissingChannelId', 'apns-channel-id is required');
   if (id.length % 4 !== 0 || !BASE64.test(id) || Buffer.from(id, 'base64').length !== CHANNEL_ID_BYTES) {
-    return http2Rejection('BadChannelId', `apns-channel-id ${JSON.stringify(id)} is not a channel id (base64 of ${CHANNEL_ID_BYTES} bytes)`);
+    return http2Rejection(
+      'BadChannelId',
+      `apns-channel-id ${JSON.stringify(id)} is not a channel id (base64 of ${CHANNEL_ID_BYTES} bytes)`,
+    );
   }
   return id;
 }
@@ -71,13 +81,20 @@ export interface ValidBroadcast {
 }
 
 /** Step 3 for POST /4/broadcasts/apps/<bundle> (the channel id was read in step 2). */
-export function checkBroadcastHeaders(headers: Readonly<Record<string, HeaderValue>>, payload: Uint8Array, payloadLength: number, limit: number): Omit<ValidBroadcast, 'channelId'> | Http2Rejection {
+export function checkBroadcastHeaders(
+  headers: Readonly<Record<string, HeaderValue>>,
+  payload: Uint8Array,
+  payloadLength: number,
+  limit: number,
+): Omit<ValidBroadcast, 'channelId'> | Http2Rejection {
   const pushType = headerValue(headers, Http2Header.PushType);
   if (pushType === undefined) return http2Rejection('MissingPushType', 'a broadcast needs apns-push-type: liveactivity');
-  if (pushType !== 'liveactivity') return http2Rejection('InvalidPushType', `a broadcast is a liveactivity push; got apns-push-type ${JSON.stringify(pushType)}`);
+  if (pushType !== 'liveactivity')
+    return http2Rejection('InvalidPushType', `a broadcast is a liveactivity push; got apns-push-type ${JSON.stringify(pushType)}`);
   const givenPriority = headerValue(headers, Http2Header.Priority);
   const priority = givenPriority === undefined ? HTTP2_DEFAULT_PRIORITY : /^\d+$/.test(givenPriority) ? Number(givenPriority) : NaN;
-  if (!HTTP2_PRIORITIES.includes(priority)) return http2Rejection('BadPriority', `apns-priority ${JSON.stringify(givenPriority)} is not 10, 5 or 1`);
+  if (!HTTP2_PRIORITIES.includes(priority))
+    return http2Rejection('BadPriority', `apns-priority ${JSON.stringify(givenPriority)} is not 10, 5 or 1`);
   const expiration = checkExpiration(headers);
   if (isHttp2Rejection(expiration)) return expiration;
   if (payloadLength === 0) return http2Rejection('PayloadEmpty', 'the broadcast has no body');

@@ -33,7 +33,10 @@ const ID = /^[A-Za-z0-9]+$/;
 /** Steps 1-3: reads the token's fields, unverified. */
 export function readProviderToken(authorization: string | undefined): ProviderTokenFields | Http2Rejection {
   if (authorization === undefined || authorization.trim() === '') {
-    return http2Rejection('MissingProviderToken', 'no client certificate and no authorization header: send "authorization: bearer <provider token>"');
+    return http2Rejection(
+      'MissingProviderToken',
+      'no client certificate and no authorization header: send "authorization: bearer <provider token>"',
+    );
   }
   const match = /^bearer\s+(\S+)$/i.exec(authorization.trim());
   if (match === null) return http2Rejection('InvalidProviderToken', 'the authorization header is not "bearer <provider token>"');
@@ -47,14 +50,21 @@ export function readProviderToken(authorization: string | undefined): ProviderTo
   } catch (error) {
     return http2Rejection('InvalidProviderToken', `the provider token cannot be decoded: ${(error as Error).message}`);
   }
-  if (header.alg !== 'ES256') return http2Rejection('InvalidProviderToken', `the provider token's alg is ${JSON.stringify(header.alg)}; APNs takes ES256 only`);
+  if (header.alg !== 'ES256')
+    return http2Rejection('InvalidProviderToken', `the provider token's alg is ${JSON.stringify(header.alg)}; APNs takes ES256 only`);
   const kid = header.kid;
   if (typeof kid !== 'string' || kid.length !== KEY_ID_LENGTH || !ID.test(kid)) {
-    return http2Rejection('InvalidProviderToken', `the provider token's kid ${JSON.stringify(kid)} is not a ${KEY_ID_LENGTH}-character key id`);
+    return http2Rejection(
+      'InvalidProviderToken',
+      `the provider token's kid ${JSON.stringify(kid)} is not a ${KEY_ID_LENGTH}-character key id`,
+    );
   }
   const iss = claims.iss;
   if (typeof iss !== 'string' || iss.length !== TEAM_ID_LENGTH || !ID.test(iss)) {
-    return http2Rejection('InvalidProviderToken', `the provider token's iss ${JSON.stringify(iss)} is not a ${TEAM_ID_LENGTH}-character team id`);
+    return http2Rejection(
+      'InvalidProviderToken',
+      `the provider token's iss ${JSON.stringify(iss)} is not a ${TEAM_ID_LENGTH}-character team id`,
+    );
   }
   const iat = claims.iat;
   if (typeof iat !== 'number' || !Number.isInteger(iat) || iat < 0) {
@@ -80,7 +90,10 @@ export const PROVIDER_TOKEN_CLOCK_SKEW_MS = 5 * 60_000;
 export function checkProviderTokenAge(issuedAt: number, nowMs: number, lifetimeMs = PROVIDER_TOKEN_LIFETIME_MS): Http2Rejection | null {
   const ageMs = nowMs - issuedAt * 1000;
   if (ageMs > lifetimeMs) {
-    return http2Rejection('ExpiredProviderToken', `the provider token was issued ${Math.round(ageMs / 1000)} s ago; it is good for ${Math.round(lifetimeMs / 1000)} s`);
+    return http2Rejection(
+      'ExpiredProviderToken',
+      `the provider token was issued ${Math.round(ageMs / 1000)} s ago; it is good for ${Math.round(lifetimeMs / 1000)} s`,
+    );
   }
   if (-ageMs > PROVIDER_TOKEN_CLOCK_SKEW_MS) {
     return http2Rejection('InvalidProviderToken', `the provider token's iat is ${Math.round(-ageMs / 1000)} s in the future`);

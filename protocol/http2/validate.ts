@@ -143,7 +143,6 @@ export function certificateTopics(uid: string | null, listed: readonly string[])
   return [...new Set([...derived, ...listed])];
 }
 
- 
 const BAD_TOPIC_CHARACTERS = /[\s\u0000-\u001f\u007f]/;
 
 export interface ValidNotification {

@@ -83,7 +83,13 @@ interface ConnectionEnd {
 }
 
 /** One connection: the mutants written in a few random pieces, our side closed, then watched until the gateway ends it. */
-function fuzzConnection(sim: Simulator, context: SecureContext, payload: Buffer, cuts: number[], endTimeoutMs: number): Promise<ConnectionEnd> {
+function fuzzConnection(
+  sim: Simulator,
+  context: SecureContext,
+  payload: Buffer,
+  cuts: number[],
+  endTimeoutMs: number,
+): Promise<ConnectionEnd> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port: sim.ports.gateway, servername: 'localhost', secureContext: context });
     const chunks: Buffer[] = [];
@@ -191,7 +197,9 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzReport> {
       }
       const payload = Buffer.concat(parts);
       report.bytes += payload.length;
-      const cuts = Array.from({ length: Math.floor(cutRandom() * 4) }, () => Math.floor(cutRandom() * payload.length)).sort((a, b) => a - b);
+      const cuts = Array.from({ length: Math.floor(cutRandom() * 4) }, () => Math.floor(cutRandom() * payload.length)).sort(
+        (a, b) => a - b,
+      );
       report.connections++;
       const end = await fuzzConnection(sim, context, payload, cuts, endTimeoutMs);
       if (!end.closed) report.ends.hung++;

@@ -12,8 +12,12 @@ const n = (x: number) => Math.round(x).toLocaleString('en-US');
 function print(r: FuzzReport): string {
   return [
     `${n(r.frames)} frames (${(r.bytes / 1048576).toFixed(1)} MB) on ${n(r.connections)} TLS connections in ${(r.elapsedMs / 1000).toFixed(1)} s: ${n(r.frames / (r.elapsedMs / 1000))} frames/s${r.stoppedByTime ? ' (stopped by the time limit)' : ''}`,
-    `  inputs: ${Object.entries(r.byKind).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`,
-    `  records: ${n(r.records)} (${Object.entries(r.recordsByOutcome).map(([k, v]) => `${k} ${n(v)}`).join(', ')}); ${(r.unparsedBytes / 1048576).toFixed(1)} MB counted unparsed after an unknown command`,
+    `  inputs: ${Object.entries(r.byKind)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ')}`,
+    `  records: ${n(r.records)} (${Object.entries(r.recordsByOutcome)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ')}); ${(r.unparsedBytes / 1048576).toFixed(1)} MB counted unparsed after an unknown command`,
     `  ends: ${n(r.ends.errorResponse)} error response then close, ${n(r.ends.closed)} close; unexpected reply ${n(r.ends.unexpectedReply)}, hung ${n(r.ends.hung)}, without a record ${n(r.connectionsWithoutRecord)}, open after ${n(r.openAfter)}`,
     `  faults: ${n(r.internalErrors)} internal errors, ${n(r.uncaughtExceptions)} uncaught exceptions, ${n(r.handshakeFailures)} handshake failures`,
     `  heap: ${r.heapBeforeMb.toFixed(1)} MB before, ${r.heapPeakMb.toFixed(1)} MB peak (sampled), ${r.heapAfterMb.toFixed(1)} MB after (records capped at 5,000)`,
@@ -38,11 +42,20 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency),
     seed: Number(values.seed),
     timeLimitMs: duration(values.time),
-    onProgress: (r) => process.stdout.write(`  ${n(r.frames)} frames, ${n(r.connections)} connections, ${n(r.records)} records after ${(r.elapsedMs / 1000).toFixed(0)} s\n`),
+    onProgress: (r) =>
+      process.stdout.write(
+        `  ${n(r.frames)} frames, ${n(r.connections)} connections, ${n(r.records)} records after ${(r.elapsedMs / 1000).toFixed(0)} s\n`,
+      ),
   });
   process.stdout.write(`${print(report)}\n`);
   if (values.json !== undefined) (await import('node:fs')).writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
-  const clean = report.internalErrors === 0 && report.uncaughtExceptions === 0 && report.ends.hung === 0 && report.ends.unexpectedReply === 0 && report.connectionsWithoutRecord === 0 && report.openAfter === 0;
+  const clean =
+    report.internalErrors === 0 &&
+    report.uncaughtExceptions === 0 &&
+    report.ends.hung === 0 &&
+    report.ends.unexpectedReply === 0 &&
+    report.connectionsWithoutRecord === 0 &&
+    report.openAfter === 0;
   process.exitCode = clean ? 0 : 1;
 }
 

@@ -40,7 +40,12 @@ export function goldenFrames(): Golden[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => {
-      const json = JSON.parse(readFileSync(dir + f, 'utf8')) as { name: string; hex: string[]; options?: object; verdicts: { outcome: string }[] };
+      const json = JSON.parse(readFileSync(dir + f, 'utf8')) as {
+        name: string;
+        hex: string[];
+        options?: object;
+        verdicts: { outcome: string }[];
+      };
       const accepted = json.options === undefined && json.verdicts.length > 0 && json.verdicts.every((v) => v.outcome === 'accepted');
       return { name: json.name, bytes: vectorBytes(json.hex), accepted };
     });

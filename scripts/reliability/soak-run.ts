@@ -105,7 +105,24 @@ interface Serve {
 }
 
 async function startServe(dir: string, records: string, maxRecords: number): Promise<Serve> {
-  const args = ['serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state'), '--json', '--record', records, '--max-records', String(maxRecords)];
+  const args = [
+    'serve',
+    '--port',
+    '0',
+    '--feedback-port',
+    '0',
+    '--control-port',
+    '0',
+    '--http2-port',
+    '0',
+    '--state',
+    join(dir, 'state'),
+    '--json',
+    '--record',
+    records,
+    '--max-records',
+    String(maxRecords),
+  ];
   const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -153,7 +170,10 @@ function startPoller(url: string, intervalMs: number, startedAt: number): { stop
       await worker.terminate();
       const sorted = latencies.map(([, ms]) => ms).sort((a, b) => a - b);
       const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
-      const slowest = [...latencies].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([end, ms]) => ({ atS: Math.round((end - ms - startedAt) / 100) / 10, ms: Math.round(ms) }));
+      const slowest = [...latencies]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([end, ms]) => ({ atS: Math.round((end - ms - startedAt) / 100) / 10, ms: Math.round(ms) }));
       return { polls: sorted.length, maxMs: sorted.at(-1) ?? 0, p99Ms: at(0.99), p50Ms: at(0.5), failed, slowest };
     },
   };
@@ -180,7 +200,11 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     { id: 'close', match: { probability: part }, action: { type: 'close' }, seed: options.seed + 3 },
     { id: 'drop', match: { probability: part }, action: { type: 'drop' }, seed: options.seed + 4 },
   ];
-  const posted = await fetch(`${controlUrl}/rules`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rules) });
+  const posted = await fetch(`${controlUrl}/rules`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(rules),
+  });
   if (posted.status !== 201) throw new Error(`POST /rules: ${posted.status} ${await posted.text()}`);
 
   const status = new Uint8Array(total);
@@ -189,11 +213,21 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const rejectedCode = new Uint8Array(total);
   const rejectedId = new Uint32Array(total);
   const failures: Record<string, number> = {};
-  const tls = { cert: readFileSync(serve.facts.cert, 'utf8'), key: readFileSync(serve.facts.key, 'utf8'), ca: readFileSync(serve.facts.ca, 'utf8') };
+  const tls = {
+    cert: readFileSync(serve.facts.cert, 'utf8'),
+    key: readFileSync(serve.facts.key, 'utf8'),
+    ca: readFileSync(serve.facts.ca, 'utf8'),
+  };
   const clients: BinaryClient[] = [];
   const poller = startPoller(`${controlUrl}/stats`, options.pollIntervalMs ?? 100, started);
   let settled = 0;
-  const progress = setInterval(() => options.onProgress?.(`  ${settled.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} settled after ${((Date.now() - started) / 1000).toFixed(0)} s`), 5000);
+  const progress = setInterval(
+    () =>
+      options.onProgress?.(
+        `  ${settled.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} settled after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      ),
+    5000,
+  );
   let stoppedByTime = false;
   const timer = setTimeout(() => {
     stoppedByTime = true;
@@ -206,7 +240,9 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       port: serve.facts.gateway,
       ...tls,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      reconnect: options.jitter ? { initialDelayMs: 10, maxDelayMs: 2000, jitter: true, retries: 20 } : { initialDelayMs: 10, maxDelayMs: 200 },
+      reconnect: options.jitter
+        ? { initialDelayMs: 10, maxDelayMs: 2000, jitter: true, retries: 20 }
+        : { initialDelayMs: 10, maxDelayMs: 200 },
     });
     clients.push(client);
     const outcomes: Promise<void>[] = [];
@@ -243,7 +279,10 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   clearInterval(progress);
   const elapsedMs = Date.now() - started;
   const control = await poller.stop();
-  const stats = (await (await fetch(`${controlUrl}/stats`)).json()) as { records: { total: number }; connections: { opened: number; handshakeFailures: number } };
+  const stats = (await (await fetch(`${controlUrl}/stats`)).json()) as {
+    records: { total: number };
+    connections: { opened: number; handshakeFailures: number };
+  };
   const clientConnections = clients.reduce((sum, c) => sum + c.stats().connections, 0);
   const stopping = once(serve.child, 'close');
   serve.child.kill('SIGTERM');
@@ -357,8 +396,14 @@ export function formatSoak(r: SoakReport): string {
       .slice(0, 5)
       .map(([why, count]) => `  failed: ${n(count)} x ${why}`),
     `  gateway: ${n(r.gateway.opened)} connections opened, ${n(r.gateway.handshakeFailures)} handshake failures`,
-    `  faults injected: ${Object.entries(r.faults).map(([k, v]) => `${k} ${n(v)}`).join(', ')}; ${n(r.silentConnections)} connections closed silently`,
-    `  records: ${n(r.records)} in the JSONL file (${n(r.recordsReported)} reported by the control API): ${Object.entries(r.recordsByOutcome).map(([k, v]) => `${k} ${n(v)}`).join(', ')}; unknown ${n(r.unknownRecords)}`,
+    `  faults injected: ${Object.entries(r.faults)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ')}; ${n(r.silentConnections)} connections closed silently`,
+    `  records: ${n(r.records)} in the JSONL file (${n(r.recordsReported)} reported by the control API): ${Object.entries(
+      r.recordsByOutcome,
+    )
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ')}; unknown ${n(r.unknownRecords)}`,
     `  against the records: lost ${n(r.lost)}, rejections unrecorded ${n(r.rejectionsUnrecorded)}, unflagged wrong ${n(r.unflaggedWrong)}; exactly once ${n(r.exactlyOnce)}; ${n(r.duplicates)} duplicate acceptances (${n(r.duplicatesNotSilent)} not after a silent close), ${n(r.flaggedPossibleDuplicate)} flagged possibleDuplicate`,
     `  control API GET /stats while loaded: ${n(r.control.polls)} polls, p50 ${r.control.p50Ms.toFixed(1)} ms, p99 ${r.control.p99Ms.toFixed(1)} ms, max ${r.control.maxMs.toFixed(1)} ms, ${n(r.control.failed)} failed; slowest at ${r.control.slowest.map((x) => `${x.atS} s (${x.ms} ms)`).join(', ')}`,
   ].join('\n');

@@ -113,4 +113,3 @@ export async function createServerCertificate(ca: PemPair): Promise<PemPair> {
   );
   return { cert: pemWithNewline(made.cert), key: made.private };
 }
-

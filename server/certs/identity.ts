@@ -1,14 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { X509Certificate as AsnCertificate } from '@peculiar/x509';
-import {
-  readChildren,
-  readTlv,
-  TAG_IA5_STRING,
-  TAG_OCTET_STRING,
-  TAG_PRINTABLE_STRING,
-  TAG_SEQUENCE,
-  TAG_UTF8_STRING,
-} from './der.js';
+import { readChildren, readTlv, TAG_IA5_STRING, TAG_OCTET_STRING, TAG_PRINTABLE_STRING, TAG_SEQUENCE, TAG_UTF8_STRING } from './der.js';
 import { OID_APNS_DEVELOPMENT, OID_APNS_PRODUCTION, OID_APNS_TOPICS, OID_USER_ID } from './oids.js';
 import type { ApnsEnvironment } from './provider.js';
 
@@ -32,7 +24,10 @@ export interface ProviderIdentity {
 }
 
 function colonHex(bytes: Buffer): string {
-  return bytes.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  return bytes
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 const STRING_TAGS = new Set([TAG_UTF8_STRING, TAG_PRINTABLE_STRING, TAG_IA5_STRING]);

@@ -17,7 +17,6 @@ export type KeyType = 'rsa' | 'ec';
 /** Node's WebCrypto, passed explicitly rather than relying on a global. */
 const cryptoProvider = webcrypto as unknown as NonNullable<Parameters<typeof X509CertificateGenerator.create>[1]>;
 
-
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** RSA 2048 is what Apple used for provider and gateway keys; P-256 where speed matters more than likeness. */

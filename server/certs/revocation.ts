@@ -25,7 +25,8 @@ export class RevocationError extends ApnsMockError {
 
 export function normalizeSerial(text: string): string {
   const hex = text.replace(/[\s:]/g, '').toUpperCase();
-  if (!/^[0-9A-F]+$/.test(hex) || hex.length > 40) throw new RevocationError(`a serial number is up to 20 bytes of hex; got ${JSON.stringify(text)}`);
+  if (!/^[0-9A-F]+$/.test(hex) || hex.length > 40)
+    throw new RevocationError(`a serial number is up to 20 bytes of hex; got ${JSON.stringify(text)}`);
   return hex.replace(/^0+(?=.)/, '');
 }
 
@@ -55,8 +56,12 @@ async function signerOf(caKey: string): Promise<{ key: webcrypto.CryptoKey; algo
   }
   const curves: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
   const namedCurve = curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
-  if (key.asymmetricKeyType !== 'ec' || namedCurve === undefined) throw new RevocationError(`cannot sign a CRL with a ${key.asymmetricKeyType} key`);
-  return { key: await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign']), algorithm: { name: 'ECDSA', hash: 'SHA-256' } };
+  if (key.asymmetricKeyType !== 'ec' || namedCurve === undefined)
+    throw new RevocationError(`cannot sign a CRL with a ${key.asymmetricKeyType} key`);
+  return {
+    key: await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign']),
+    algorithm: { name: 'ECDSA', hash: 'SHA-256' },
+  };
 }
 
 /**
@@ -100,7 +105,9 @@ export class CertificateRevocations extends EventEmitter<{ change: []; crl: [str
    */
   async revoke(target: RevocationTarget): Promise<RevokedCertificate> {
     const entry = this.entryOf(target);
-    const known = (entry.serialNumber !== null && this.bySerial.get(entry.serialNumber)) || (entry.fingerprint256 !== null && this.byFingerprint.get(entry.fingerprint256));
+    const known =
+      (entry.serialNumber !== null && this.bySerial.get(entry.serialNumber)) ||
+      (entry.fingerprint256 !== null && this.byFingerprint.get(entry.fingerprint256));
     if (known) return { ...known };
     this.entries.push(entry);
     if (entry.serialNumber !== null) this.bySerial.set(entry.serialNumber, entry);
@@ -133,9 +140,11 @@ export class CertificateRevocations extends EventEmitter<{ change: []; crl: [str
     }
     if (cert !== null) return { serialNumber: normalizeSerial(cert.serialNumber), fingerprint256: cert.fingerprint256, revokedAt };
     const { serialNumber, fingerprint256 } = (target ?? {}) as { serialNumber?: unknown; fingerprint256?: unknown };
-    if (serialNumber === undefined && fingerprint256 === undefined) throw new RevocationError('name the certificate: its PEM, serialNumber or fingerprint256');
+    if (serialNumber === undefined && fingerprint256 === undefined)
+      throw new RevocationError('name the certificate: its PEM, serialNumber or fingerprint256');
     if (serialNumber !== undefined && typeof serialNumber !== 'string') throw new RevocationError('serialNumber must be a hex string');
-    if (fingerprint256 !== undefined && typeof fingerprint256 !== 'string') throw new RevocationError('fingerprint256 must be a hex string');
+    if (fingerprint256 !== undefined && typeof fingerprint256 !== 'string')
+      throw new RevocationError('fingerprint256 must be a hex string');
     return {
       serialNumber: serialNumber === undefined ? null : normalizeSerial(serialNumber),
       fingerprint256: fingerprint256 === undefined ? null : normalizeFingerprint(fingerprint256),

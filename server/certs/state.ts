@@ -60,9 +60,7 @@ interface Found {
 
 async function readState(dir: string): Promise<Found> {
   const [caCert, caKey, serverCert, serverKey] = await Promise.all(
-    [STATE_FILES.caCert, STATE_FILES.caKey, STATE_FILES.serverCert, STATE_FILES.serverKey].map((name) =>
-      readIfPresent(join(dir, name)),
-    ),
+    [STATE_FILES.caCert, STATE_FILES.caKey, STATE_FILES.serverCert, STATE_FILES.serverKey].map((name) => readIfPresent(join(dir, name))),
   );
   const now = Date.now();
   const ca = readPair(caCert, caKey);

@@ -340,7 +340,7 @@ export class Http2Connection {
   private newRequest(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): Request {
     const method = String(headers[':method'] ?? '');
     const path = String(headers[':path'] ?? '');
-    const given = headerValue(headers as Record<string, HeaderValue>, Http2Header.Id);
+    const given = headerValue(headers, Http2Header.Id);
     const route = routeRequest(method, path);
     return {
       stream,
@@ -383,17 +383,17 @@ export class Http2Connection {
     if (isHttp2Rejection(route)) return this.reply(request, 'rejected', route);
     if (route.kind === 'device' && this.environment === 'development') request.uniqueId = randomUUID();
     if (route.kind !== 'device') {
-      const given = headerValue(headers as Record<string, HeaderValue>, Http2Header.RequestId);
+      const given = headerValue(headers, Http2Header.RequestId);
       request.requestId = given !== undefined && isCanonicalUuid(given) ? given : randomUUID();
     }
     const problem = checkRequestHeaders({
       method: request.method,
       path: request.path,
-      headers: headers as Record<string, HeaderValue>,
+      headers: headers,
       rawHeaders: request.rawHeaders,
     });
     if (problem !== null) return this.reply(request, 'rejected', problem);
-    const auth = await this.auth.authenticate(headers as Record<string, HeaderValue>);
+    const auth = await this.auth.authenticate(headers);
     if (isHttp2Rejection(auth)) {
       if (this.early?.isCandidate(request)) for (const held of this.early.refused()) this.release(held, auth);
       return this.reply(request, 'rejected', auth);
@@ -592,7 +592,7 @@ export class Http2Connection {
     const rejected = isHttp2Rejection(answer);
     const status = answer.status;
     const timestamp = rejected && status === 410 ? (extra.timestamp ?? Date.now()) : undefined;
-    const body = rejected ? { reason: answer.reason, ...(timestamp === undefined ? {} : { timestamp }) } : (answer as Reply).body;
+    const body = rejected ? { reason: answer.reason, ...(timestamp === undefined ? {} : { timestamp }) } : answer.body;
     if (outcome === 'accepted') this.counts.accepted++;
     else this.counts.rejected++;
     this.record(
@@ -660,7 +660,7 @@ export class Http2Connection {
     const http2: Http2RecordDetails = {
       method: request.method,
       path: request.path,
-      authority: (request.headers[':authority'] as string | undefined) ?? null,
+      authority: request.headers[':authority'] ?? null,
       headers: redactedHeaders(request.headers),
       streamId: request.stream.id ?? 0,
       apnsId: request.apnsId,

@@ -28,7 +28,6 @@ export interface RegistryOptions {
   strict?: boolean;
 }
 
-
 /** Feedback tuples carry the time as a u32 of UNIX seconds. */
 export const MAX_FEEDBACK_TIMESTAMP = 0xffff_ffff;
 
@@ -114,10 +113,7 @@ export class DeviceRegistry {
   }
 
   /** The token expired: the HTTP/2 API answers 410 ExpiredToken (no feedback entry). */
-  expire(
-    token: string,
-    scope: { topic?: string | null; environment?: ApnsEnvironment | null; timestamp?: number } = {},
-  ): GoneToken {
+  expire(token: string, scope: { topic?: string | null; environment?: ApnsEnvironment | null; timestamp?: number } = {}): GoneToken {
     const entry: GoneToken = {
       token: normalizeToken(token),
       topic: scope.topic ?? null,

@@ -6,7 +6,7 @@
 /** Bidi embeddings, overrides and isolates, and the marks: each can make shown text lie about its order. */
 const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
 /** C0 and C1 controls but tab and newline, which a <pre> shows as they are. */
- 
+
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 const HIDDEN = new RegExp(`${BIDI.source}|${CONTROL.source}`, 'g');
 
@@ -35,7 +35,6 @@ export function hasHiddenCharacters(text: string): boolean {
  * surrogates, U+FFFE and U+FFFF. Replaced by their code point in words, so a reader sees one was there.
  */
 const NOT_XML =
-   
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Text for XML content or a double-quoted attribute: escaped, what XML 1.0 forbids replaced, bidi controls named. */

@@ -10,7 +10,7 @@ export type RuleSubject = NotificationContext;
 function fieldAt(json: unknown, path: string): { found: boolean; value: unknown } {
   let value = json;
   for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !(key in (value))) return { found: false, value: undefined };
+    if (value === null || typeof value !== 'object' || !(key in value)) return { found: false, value: undefined };
     value = (value as Record<string, unknown>)[key];
   }
   return { found: true, value };

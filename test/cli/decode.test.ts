@@ -44,12 +44,17 @@ describe('apns-mock decode', () => {
   });
 
   it('reads hex from stdin, with spaces, newlines, commas and 0x, and explains the spaced-token frame: exit 1', async () => {
-    const hex = [...spaced].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ').replace(/(.{60})/g, '$1\n');
+    const hex = [...spaced]
+      .map((b) => `0x${b.toString(16).padStart(2, '0')}`)
+      .join(', ')
+      .replace(/(.{60})/g, '$1\n');
     const r = await decode([], hex);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✗\s+35\s+8a d0\s+payload length/);
     expect(r.stdout).toContain('REJECTED status 7 InvalidPayloadSize');
-    expect(r.stdout).toContain("the token is 2 bytes longer than its length field: the payload's '{' starts at offset 39, 2 bytes after where the length fields put it");
+    expect(r.stdout).toContain(
+      "the token is 2 bytes longer than its length field: the payload's '{' starts at offset 39, 2 bytes after where the length fields put it",
+    );
   });
 
   it('reads a commented hex file with --file', async () => {
@@ -57,7 +62,9 @@ describe('apns-mock decode', () => {
     writeFileSync(file, `${vectorNamed('enhanced-pushy-flush').hex.join('\n')}\n# a comment line\n`);
     const r = await decode(['--file', file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('REJECTED status 2 MissingDeviceToken, identifier 2147483647 (echoed as 0); error response 08 02 00 00 00 00');
+    expect(r.stdout).toContain(
+      'REJECTED status 2 MissingDeviceToken, identifier 2147483647 (echoed as 0); error response 08 02 00 00 00 00',
+    );
   });
 
   it('reads raw bytes with --binary, from --file and from stdin', async () => {
@@ -77,7 +84,11 @@ describe('apns-mock decode', () => {
     const e = JSON.parse(r.stdout);
     expect(e.accepted).toBe(false);
     expect(e.frames.map((f: { verdict: { outcome: string } }) => f.verdict.outcome)).toEqual(['accepted', 'rejected']);
-    expect(e.frames[1]).toMatchObject({ offset: 94, command: 0, verdict: { status: 7, statusName: 'InvalidPayloadSize', errorResponse: null } });
+    expect(e.frames[1]).toMatchObject({
+      offset: 94,
+      command: 0,
+      verdict: { status: 7, statusName: 'InvalidPayloadSize', errorResponse: null },
+    });
     expect(e.frames[1].fields[3]).toMatchObject({ name: 'payload length', offset: 129, length: 2, hex: '8ad0', value: 35536 });
     expect(e.frames[1].verdict.hints[0]).toContain('2 bytes longer than its length field');
   });
@@ -95,7 +106,9 @@ describe('apns-mock decode', () => {
   it('exits 1 for an incomplete frame and for an unknown command', async () => {
     const cut = await decode([clean.subarray(0, 40).toString('hex')]);
     expect(cut.code).toBe(1);
-    expect(cut.stdout).toContain('frame ends after 40 bytes; the payload length field at offset 35 says 57 payload bytes follow, 3 arrived');
+    expect(cut.stdout).toContain(
+      'frame ends after 40 bytes; the payload length field at offset 35 says 57 payload bytes follow, 3 arrived',
+    );
     const unknown = await decode(['03 00 20']);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain('UNPARSABLE');

@@ -11,7 +11,8 @@ const TOKEN = 'aa'.repeat(32);
 const OTHER = 'bb'.repeat(32);
 
 let sim: Simulator;
-const frame = (identifier: number, token = TOKEN, alert = `n${identifier}`) => encodeNotification({ token, payload: { aps: { alert } }, identifier }, 2);
+const frame = (identifier: number, token = TOKEN, alert = `n${identifier}`) =>
+  encodeNotification({ token, payload: { aps: { alert } }, identifier }, 2);
 const send = (writes: Buffer[]) => sendFrames(sim.ports.gateway, sim.credentials, writes, 200);
 const expectCli = (args: string[]) => runCli(['expect', '--control', sim.controlUrl!, ...args]);
 
@@ -96,7 +97,9 @@ describe('apns-mock expect: the records match (exit 0)', () => {
       const port = String(guarded.ports.control);
       const refused = await runCli(['expect', '--control-port', port, '--timeout', '1s']);
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toBe(`apns-mock expect: the control API at http://127.0.0.1:${port} wants a token: pass --control-token (this control API needs "Authorization: Bearer <control token>")\n`);
+      expect(refused.stderr).toBe(
+        `apns-mock expect: the control API at http://127.0.0.1:${port} wants a token: pass --control-token (this control API needs "Authorization: Bearer <control token>")\n`,
+      );
       expect((await runCli(['expect', '--control-port', port, '--control-token', 'T0K', '--timeout', '1s'])).code).toBe(0);
     } finally {
       await guarded.close();
@@ -124,7 +127,9 @@ describe('apns-mock expect: they do not (exit 1)', () => {
   it('with nothing at all', async () => {
     const result = await expectCli(['--timeout', '200ms']);
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe('not matched: wanted at least 1 accepted record(s) within 200 ms; 0 matched.\nWhat the simulator has:\n  (no records)\n');
+    expect(result.stdout).toBe(
+      'not matched: wanted at least 1 accepted record(s) within 200 ms; 0 matched.\nWhat the simulator has:\n  (no records)\n',
+    );
   });
 
   it('--json says ok false with the records', async () => {
@@ -172,7 +177,9 @@ describe('apns-mock expect: cannot ask (exit 2)', () => {
       const { port } = server.address() as AddressInfo;
       const result = await runCli(['expect', '--control-port', String(port), '--timeout', '1s']);
       expect(result.code).toBe(2);
-      expect(result.stderr).toBe(`apns-mock expect: http://127.0.0.1:${port} answered HTTP 200, but not as the apns-mock control API (the answer is not JSON)\n`);
+      expect(result.stderr).toBe(
+        `apns-mock expect: http://127.0.0.1:${port} answered HTTP 200, but not as the apns-mock control API (the answer is not JSON)\n`,
+      );
     } finally {
       server.close();
     }

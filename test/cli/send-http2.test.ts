@@ -170,7 +170,7 @@ describe('exit 1: a notification rejected or failed', () => {
         `rejected +#2 +${B} +apns-id [0-9a-f-]{36}  410 Unregistered: The device token is inactive for the specified topic\\. \\(since 2023-11-14T22:13:20\\.000Z\\)\\n`,
       ),
     );
-    expect(text.stdout).toMatch(/rejected +#3 +c{64} +apns-id [0-9a-f-]{36}  400 BadDeviceToken: /);
+    expect(text.stdout).toMatch(/rejected +#3 +c{64} +apns-id [0-9a-f-]{36} {2}400 BadDeviceToken: /);
     expect(text.stdout).toMatch(/3 notification\(s\) .*: 1 accepted, 2 rejected, 0 failed/);
     expect(sim.records({ protocol: 'http2' })).toHaveLength(3);
     const json = await runCli(['send', ...http2, '--key', p8, '--token', B, '--alert', 'x', '--json']);
@@ -189,7 +189,7 @@ describe('exit 1: a notification rejected or failed', () => {
     sim.rules.add({ id: 'gone', match: { token: A }, action: { type: 'reject', reason: 'BadDeviceToken' } });
     const text = await runCli(['send', ...http2, '--key', p8, '--token', A, '--alert', 'x']);
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(/rejected +#1 +a{64} +apns-id [0-9a-f-]{36}  400 BadDeviceToken: .*\n {10}simulator: .*rule gone.*\n/);
+    expect(text.stdout).toMatch(/rejected +#1 +a{64} +apns-id [0-9a-f-]{36} {2}400 BadDeviceToken: .*\n {10}simulator: .*rule gone.*\n/);
     const json = await runCli(['send', ...http2, '--key', p8, '--token', A, '--alert', 'x', '--json']);
     expect(jsonLines(json.stdout)[0]).toMatchObject({ status: 'rejected', explanation: expect.stringMatching(/\S/) });
   });

@@ -17,13 +17,29 @@ const tempDir = () => {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const frames = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => encodeNotification({ token: 'ab'.repeat(32), payload: { aps: { alert: `n${from + i}` } }, identifier: from + i }));
+  Array.from({ length: count }, (_, i) =>
+    encodeNotification({ token: 'ab'.repeat(32), payload: { aps: { alert: `n${from + i}` } }, identifier: from + i }),
+  );
 
 describe('apns-mock serve --record', () => {
   it('a directory that does not exist: one readable line, exit 2, no stack trace', async () => {
     const dir = tempDir();
     const missing = join(dir, 'nonexistent', 'dir', 'x.jsonl');
-    const result = await runCli(['serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state'), '--record', missing]);
+    const result = await runCli([
+      'serve',
+      '--port',
+      '0',
+      '--feedback-port',
+      '0',
+      '--control-port',
+      '0',
+      '--http2-port',
+      '0',
+      '--state',
+      join(dir, 'state'),
+      '--record',
+      missing,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`apns-mock: cannot open the record file ${missing}: its directory does not exist\n`);
   });
@@ -32,7 +48,11 @@ describe('apns-mock serve --record', () => {
     const dir = tempDir();
     const serve = await startServe(join(dir, 'state'), ['--record', '/dev/full']);
     try {
-      const tls = { cert: readFileSync(serve.facts.cert, 'utf8'), key: readFileSync(serve.facts.key, 'utf8'), ca: readFileSync(serve.facts.ca, 'utf8') };
+      const tls = {
+        cert: readFileSync(serve.facts.cert, 'utf8'),
+        key: readFileSync(serve.facts.key, 'utf8'),
+        ca: readFileSync(serve.facts.ca, 'utf8'),
+      };
       await sendFrames(serve.facts.gateway, tls, frames(1, 20), 300);
       await sendFrames(serve.facts.gateway, tls, frames(21, 20), 300);
       const response = await fetch(`${serve.controlUrl}/records/wait?count=40&timeout=5s`);
@@ -41,7 +61,11 @@ describe('apns-mock serve --record', () => {
       const stopped = await serve.stop('SIGTERM');
       expect(stopped.code).toBe(0);
       const lines = stopped.stderr.split('\n').filter((line) => line.includes('stopped writing records'));
-      expect(lines).toEqual([expect.stringMatching(/^apns-mock: stopped writing records to \/dev\/full \(ENOSPC: no space left on device, write\) after 0 record\(s\)/)]);
+      expect(lines).toEqual([
+        expect.stringMatching(
+          /^apns-mock: stopped writing records to \/dev\/full \(ENOSPC: no space left on device, write\) after 0 record\(s\)/,
+        ),
+      ]);
     }
   });
 });

@@ -28,7 +28,9 @@ describe('apns-mock serve', () => {
     expect(statSync(facts.key).mode & 0o777).toBe(0o600);
 
     const tls = { cert: readFileSync(facts.cert, 'utf8'), key: readFileSync(facts.key, 'utf8'), ca: readFileSync(facts.ca, 'utf8') };
-    const frames = Array.from({ length: 20 }, (_, i) => encodeNotification({ token: 'ab'.repeat(32), payload: { aps: { alert: `n${i}` } }, identifier: i + 1 }));
+    const frames = Array.from({ length: 20 }, (_, i) =>
+      encodeNotification({ token: 'ab'.repeat(32), payload: { aps: { alert: `n${i}` } }, identifier: i + 1 }),
+    );
     await sendFrames(facts.gateway, tls, frames, 300);
     const response = await fetch(`${serve.controlUrl}/records/wait?count=20&timeout=5s`);
     expect(response.status).toBe(200);
@@ -36,7 +38,10 @@ describe('apns-mock serve', () => {
 
     const stopped = await serve.stop('SIGTERM');
     expect(stopped.code).toBe(0);
-    const lines = readFileSync(recordFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as NotificationRecord);
+    const lines = readFileSync(recordFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as NotificationRecord);
     expect(lines.map((r) => r.seq)).toEqual(reported.map((r) => r.seq));
     expect(lines[19].payloadJson).toEqual({ aps: { alert: 'n19' } });
   });
@@ -54,7 +59,24 @@ describe('apns-mock serve', () => {
   it('prints how to reach it for a person', async () => {
     const dir = tempDir();
     const serve = await import('node:child_process').then(({ spawn }) =>
-      spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(
+        process.execPath,
+        [
+          'dist/cli/main.js',
+          'serve',
+          '--port',
+          '0',
+          '--feedback-port',
+          '0',
+          '--control-port',
+          '0',
+          '--http2-port',
+          '0',
+          '--state',
+          join(dir, 'state'),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     let out = '';
     await new Promise<void>((resolve) => {
@@ -82,7 +104,20 @@ describe('apns-mock serve', () => {
   for (const [name, args, message] of bad) {
     it(`exits 2 with a clear message on ${name}`, async () => {
       const dir = tempDir();
-      const result = await runCli(['serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(dir, 'state'), ...args]);
+      const result = await runCli([
+        'serve',
+        '--port',
+        '0',
+        '--feedback-port',
+        '0',
+        '--control-port',
+        '0',
+        '--http2-port',
+        '0',
+        '--state',
+        join(dir, 'state'),
+        ...args,
+      ]);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -94,7 +129,19 @@ describe('apns-mock serve', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const result = await runCli(['serve', '--port', String(port), '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', join(tempDir(), 'state')]);
+      const result = await runCli([
+        'serve',
+        '--port',
+        String(port),
+        '--feedback-port',
+        '0',
+        '--control-port',
+        '0',
+        '--http2-port',
+        '0',
+        '--state',
+        join(tempDir(), 'state'),
+      ]);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`:${port}`);
       expect(result.stderr).toMatch(/EADDRINUSE/);

@@ -78,7 +78,9 @@ describe('toHaveReceived', () => {
 
   it('fails with a table of what was received, and what each record differs in', () => {
     const message = failure(() => expect(sim).toHaveReceived({ token: TOKEN, alert: 'Goodbye' }));
-    expect(message).toContain('toHaveReceived: expected the simulator to have received a notification with token 01234567…89abcdef, alert "Goodbye",');
+    expect(message).toContain(
+      'toHaveReceived: expected the simulator to have received a notification with token 01234567…89abcdef, alert "Goodbye",',
+    );
     expect(message).toContain('but 0 of 4 record(s) match. What it has:');
     const table = message.split('\n').slice(2);
     expect(table[0]).toMatch(/^ {2}seq {2}outcome +token +id {2}status +alert +reason +differs in$/);
@@ -101,8 +103,13 @@ describe('toHaveReceived', () => {
   it('.not fails with the records that matched', () => {
     const message = failure(() => expect(sim).not.toHaveReceived({ alert: 'Hello' }));
     const lines = message.split('\n');
-    expect(lines.slice(0, 2)).toEqual(['toHaveReceived: expected the simulator not to have received a notification with alert "Hello",', 'but 1 record(s) match:']);
-    expect(lines.slice(3).map((line) => line.trim().split(/\s{2,}/))).toEqual([['1', 'accepted', '01234567…89abcdef', '1', '-', '"Hello"', '-']]);
+    expect(lines.slice(0, 2)).toEqual([
+      'toHaveReceived: expected the simulator not to have received a notification with alert "Hello",',
+      'but 1 record(s) match:',
+    ]);
+    expect(lines.slice(3).map((line) => line.trim().split(/\s{2,}/))).toEqual([
+      ['1', 'accepted', '01234567…89abcdef', '1', '-', '"Hello"', '-'],
+    ]);
   });
 
   it('works on anything with records(), and on an array of records', () => {
@@ -112,8 +119,12 @@ describe('toHaveReceived', () => {
   });
 
   it('says what it needs when given something else, or an unknown key', () => {
-    expect(() => expect(42).toHaveReceived()).toThrow(/need the simulator \(what startSimulator\(\) returns\), anything with records\(\), or an array of records; got number/);
-    expect(() => expect(sim).toHaveReceived({ status: 8 } as never)).toThrow(/toHaveReceived\(\) does not know status; it takes token, topic, identifier, protocol, count, alert, payload, warnings, markers, priority/);
+    expect(() => expect(42).toHaveReceived()).toThrow(
+      /need the simulator \(what startSimulator\(\) returns\), anything with records\(\), or an array of records; got number/,
+    );
+    expect(() => expect(sim).toHaveReceived({ status: 8 } as never)).toThrow(
+      /toHaveReceived\(\) does not know status; it takes token, topic, identifier, protocol, count, alert, payload, warnings, markers, priority/,
+    );
     expect(() => expect(sim).toHaveReceived({ count: -1 })).toThrow(/count must be a whole number >= 0; got -1/);
   });
 });
@@ -130,8 +141,20 @@ describe('toHaveRejected and toHaveDiscarded', () => {
   it('toHaveRejected fails with the table', () => {
     const message = failure(() => expect(sim).toHaveRejected({ token: OTHER, status: 7 }));
     expect(message).toContain('expected the simulator to have rejected a notification with token bbbbbbbb…bbbbbbbb, status 7,');
-    const rows = message.split('\n').slice(3).map((line) => line.trim().split(/\s{2,}/));
-    expect(rows[2]).toEqual(['3', 'rejected', 'bbbbbbbb…bbbbbbbb', '3', '8 InvalidToken', '"Bye"', expect.stringContaining('InvalidToken'), 'status']);
+    const rows = message
+      .split('\n')
+      .slice(3)
+      .map((line) => line.trim().split(/\s{2,}/));
+    expect(rows[2]).toEqual([
+      '3',
+      'rejected',
+      'bbbbbbbb…bbbbbbbb',
+      '3',
+      '8 InvalidToken',
+      '"Bye"',
+      expect.stringContaining('InvalidToken'),
+      'status',
+    ]);
     expect(rows[0].at(-1)).toBe('outcome, token, status');
   });
 
@@ -171,7 +194,13 @@ describe('waiting: toEventuallyReceive and toEventuallyReject', () => {
 
 describe('exports', () => {
   it('apnsMatchers for expect.extend by hand, and the table formatter', () => {
-    expect(Object.keys(apnsMatchers)).toEqual(['toHaveReceived', 'toHaveRejected', 'toHaveDiscarded', 'toEventuallyReceive', 'toEventuallyReject']);
+    expect(Object.keys(apnsMatchers)).toEqual([
+      'toHaveReceived',
+      'toHaveRejected',
+      'toHaveDiscarded',
+      'toEventuallyReceive',
+      'toEventuallyReject',
+    ]);
     expect(formatRecordTable([])).toBe('  (no records)');
     const many = Array.from({ length: 25 }, (_, i) => ({ ...records[0], seq: i + 1 }));
     const lines = formatRecordTable(many).split('\n');

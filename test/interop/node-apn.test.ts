@@ -59,11 +59,22 @@ function connect(options: Record<string, unknown> = {}): { connection: ApnConnec
   connections.push(connection);
   const seen: Seen[] = [];
   const show = (value: unknown) => {
-    if (value && typeof value === 'object' && 'compile' in value) return (JSON.parse((value as ApnNotification).compile()) as { aps: { alert: unknown } }).aps.alert;
+    if (value && typeof value === 'object' && 'compile' in value)
+      return (JSON.parse((value as ApnNotification).compile()) as { aps: { alert: unknown } }).aps.alert;
     if (value && typeof value === 'object' && 'token' in value) return (value as ApnDevice).toString();
     return value instanceof Error ? value.message : value;
   };
-  for (const event of ['connected', 'transmitted', 'transmissionError', 'completed', 'disconnected', 'socketError', 'error', 'timeout', 'cacheTooSmall']) {
+  for (const event of [
+    'connected',
+    'transmitted',
+    'transmissionError',
+    'completed',
+    'disconnected',
+    'socketError',
+    'error',
+    'timeout',
+    'cacheTooSmall',
+  ]) {
     connection.on(event, (...args: unknown[]) => seen.push({ event, args: args.map(show) }));
   }
   return { connection, seen };
@@ -135,7 +146,10 @@ describe('node-apn 1.7.8 through the simulator', () => {
         sim.devices.strict = true;
       },
     ],
-    ['a reject rule with status 8 on the token', () => void sim.rules.add({ match: { token: BAD }, action: { type: 'reject', status: Status.InvalidToken } })],
+    [
+      'a reject rule with status 8 on the token',
+      () => void sim.rules.add({ match: { token: BAD }, action: { type: 'reject', status: Status.InvalidToken } }),
+    ],
   ];
   for (const [how, arrange] of invalidToken) {
     it(`an invalid token mid-batch (${how}): the error names that notification, and the rest are resent and arrive once each`, async () => {
@@ -180,7 +194,9 @@ describe('node-apn 1.7.8 through the simulator', () => {
     // node-apn 1.x looks up the identifier in a status-10 packet as the failed notification, so it
     // reports the last accepted one (s2) with code 10, though it arrived; it resends only what followed.
     await until(seen, 'transmissionError');
-    expect(seen.filter((s) => s.event === 'transmissionError')).toEqual([{ event: 'transmissionError', args: [Status.Shutdown, 's2', GOOD(2)] }]);
+    expect(seen.filter((s) => s.event === 'transmissionError')).toEqual([
+      { event: 'transmissionError', args: [Status.Shutdown, 's2', GOOD(2)] },
+    ]);
     await new Promise((r) => setTimeout(r, 300));
     expect(sim.records({ outcome: 'accepted' })).toHaveLength(6);
   });

@@ -19,13 +19,28 @@ describe.runIf(hasPhp || process.env.CI)('the seed PHP sender against apns-mock 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'apns-mock-php-'));
     serve = await startServe(join(dir, 'state'));
-    const certs = await runCli(['certs', '--topic', 'com.tadpole.TestAPNs', '--out', dir, '--state', join(dir, 'state'), '--passphrase', 'abc123456', '--json']);
+    const certs = await runCli([
+      'certs',
+      '--topic',
+      'com.tadpole.TestAPNs',
+      '--out',
+      dir,
+      '--state',
+      join(dir, 'state'),
+      '--passphrase',
+      'abc123456',
+      '--json',
+    ]);
     expect(certs.code, certs.stderr).toBe(0);
     const paths = JSON.parse(certs.stdout) as { p12: string; ca: string };
     ca = paths.ca;
     copyFileSync(paths.p12, join(dir, 'cert.p12'));
     // The seed's step, verbatim but for -passin (the seed types the passphrase at the prompt).
-    execFileSync('openssl', ['pkcs12', '-in', 'cert.p12', '-out', 'apple_push_notification_production.pem', '-nodes', '-clcerts', '-passin', 'pass:abc123456'], { cwd: dir });
+    execFileSync(
+      'openssl',
+      ['pkcs12', '-in', 'cert.p12', '-out', 'apple_push_notification_production.pem', '-nodes', '-clcerts', '-passin', 'pass:abc123456'],
+      { cwd: dir },
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -66,7 +81,7 @@ describe.runIf(hasPhp || process.env.CI)('the seed PHP sender against apns-mock 
     expect(record.payload).toBe('{"aps":{"alert":"My first push test!","sound":"default"}}');
   });
 
-  it("with the token literal as the seed has it (spaces), it is rejected and the reason says the token is 2 bytes too long", async () => {
+  it('with the token literal as the seed has it (spaces), it is rejected and the reason says the token is 2 bytes too long', async () => {
     const php = runSeed(null);
     // PHP's fwrite succeeds: command 0 gets no reply, so the sender believes it delivered.
     expect(php.stdout, php.stderr).toContain('Message successfully delivered');

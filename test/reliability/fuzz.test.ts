@@ -3,7 +3,14 @@ import { fuzzGateway } from '../../scripts/reliability/fuzz-run.js';
 
 describe('mutated golden frames and random bytes over real TLS', () => {
   it('100,000 frames on 400 connections: no fault escapes, every connection ends with a record and a close or an error response, memory stays bounded', async () => {
-    const report = await fuzzGateway({ frames: 100_000, perConnection: 250, concurrency: 8, seed: 20_260_101, timeLimitMs: 90_000, maxRecords: 5000 });
+    const report = await fuzzGateway({
+      frames: 100_000,
+      perConnection: 250,
+      concurrency: 8,
+      seed: 20_260_101,
+      timeLimitMs: 90_000,
+      maxRecords: 5000,
+    });
     process.stdout.write(`fuzz: ${JSON.stringify(report)}\n`);
     expect(report.stoppedByTime).toBe(false);
     expect(report.frames).toBe(100_000);

@@ -52,7 +52,8 @@ beforeAll(async () => {
         seen.types.push(type);
         if (type === FrameType.SETTINGS && (flags & Flag.ACK) === 0) socket.write(h2frame(FrameType.SETTINGS, Flag.ACK, 0));
         // 0x80: an indexed field with index 0, which RFC 7541 forbids.
-        if (type === FrameType.HEADERS) socket.write(h2frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, streamId, Buffer.of(0x80)));
+        if (type === FrameType.HEADERS)
+          socket.write(h2frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, streamId, Buffer.of(0x80)));
       }
     });
   });
@@ -66,7 +67,14 @@ afterAll(() => {
 
 describe('Http2Client and a session node gave up after its own GOAWAY', () => {
   it('the request fails within a few seconds instead of waiting out its timeout, and the connection is closed', async () => {
-    const client = new Http2Client({ host: '127.0.0.1', port: bad.port, ...tls, servername: 'localhost', retry: { maxAttempts: 1 }, requestTimeoutMs: 60_000 });
+    const client = new Http2Client({
+      host: '127.0.0.1',
+      port: bad.port,
+      ...tls,
+      servername: 'localhost',
+      retry: { maxAttempts: 1 },
+      requestTimeoutMs: 60_000,
+    });
     const closed: unknown[] = [];
     client.on('closed', (event) => closed.push(event));
     client.on('error', () => undefined);

@@ -29,7 +29,12 @@ afterAll(async () => {
 const openFds = () => readdirSync('/proc/self/fd').length;
 
 async function served(): Promise<number> {
-  const s = connectHttp2(sim.http2Url!, { ca: sim.credentials.ca, cert: sim.credentials.cert, key: sim.credentials.key, servername: 'localhost' });
+  const s = connectHttp2(sim.http2Url!, {
+    ca: sim.credentials.ca,
+    cert: sim.credentials.cert,
+    key: sim.credentials.key,
+    servername: 'localhost',
+  });
   s.on('error', () => undefined);
   try {
     const stream = s.request({ ':method': 'POST', ':path': `/3/device/${TOKEN}`, 'apns-topic': 'com.example.app' });
@@ -54,35 +59,39 @@ async function badFrame(): Promise<boolean> {
 }
 
 describe('HTTP/2: a flood of connections that each send one bad frame', () => {
-  it(`${CONNECTIONS} connections: each gets GOAWAY, the descriptors come back to where they were, and a normal client is served`, async () => {
-    expect(await served()).toBe(200);
-    await eventually(() => sim.http2!.connections().length === 0);
-    const baseline = openFds();
-    const started = Date.now();
-    let opened = 0;
-    let goaways = 0;
-    let peak = baseline;
-    const worker = async () => {
-      while (opened < CONNECTIONS && Date.now() - started < FLOOD_BUDGET_MS) {
-        opened++;
-        if (await badFrame()) goaways++;
-        if (opened % 100 === 0) peak = Math.max(peak, openFds());
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const floodMs = Date.now() - started;
-    peak = Math.max(peak, openFds());
-    const afterFlood = Date.now();
-    const back = await eventually(() => openFds() <= baseline && sim.http2!.connections().length === 0, 10_000);
-    const settleMs = Date.now() - afterFlood;
-    process.stdout.write(
-      `bad-frame flood: ${opened} connections in ${floodMs} ms, ${goaways} GOAWAY; fds ${baseline} before, ${peak} at the peak, ` +
-        `${openFds()} ${settleMs} ms after (stuck sessions closed: ${sim.http2!.stats.stuckClosed})\n`,
-    );
-    expect(opened).toBeGreaterThanOrEqual(CONNECTIONS / 2);
-    expect(goaways).toBe(opened);
-    expect(back).toBe(true);
-    expect(await served()).toBe(200);
-    expect(watch.errors).toEqual([]);
-  }, FLOOD_BUDGET_MS + 30_000);
+  it(
+    `${CONNECTIONS} connections: each gets GOAWAY, the descriptors come back to where they were, and a normal client is served`,
+    async () => {
+      expect(await served()).toBe(200);
+      await eventually(() => sim.http2!.connections().length === 0);
+      const baseline = openFds();
+      const started = Date.now();
+      let opened = 0;
+      let goaways = 0;
+      let peak = baseline;
+      const worker = async () => {
+        while (opened < CONNECTIONS && Date.now() - started < FLOOD_BUDGET_MS) {
+          opened++;
+          if (await badFrame()) goaways++;
+          if (opened % 100 === 0) peak = Math.max(peak, openFds());
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      const floodMs = Date.now() - started;
+      peak = Math.max(peak, openFds());
+      const afterFlood = Date.now();
+      const back = await eventually(() => openFds() <= baseline && sim.http2!.connections().length === 0, 10_000);
+      const settleMs = Date.now() - afterFlood;
+      process.stdout.write(
+        `bad-frame flood: ${opened} connections in ${floodMs} ms, ${goaways} GOAWAY; fds ${baseline} before, ${peak} at the peak, ` +
+          `${openFds()} ${settleMs} ms after (stuck sessions closed: ${sim.http2!.stats.stuckClosed})\n`,
+      );
+      expect(opened).toBeGreaterThanOrEqual(CONNECTIONS / 2);
+      expect(goaways).toBe(opened);
+      expect(back).toBe(true);
+      expect(await served()).toBe(200);
+      expect(watch.errors).toEqual([]);
+    },
+    FLOOD_BUDGET_MS + 30_000,
+  );
 });

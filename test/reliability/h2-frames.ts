@@ -79,10 +79,16 @@ export async function openRawH2(port: number, tls: { ca: string; cert?: string; 
     while (buffered.length >= 9) {
       const length = buffered.readUIntBE(0, 3);
       if (buffered.length < 9 + length) break;
-      const frame = { type: buffered[3], flags: buffered[4], streamId: buffered.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buffered.subarray(9, 9 + length)) };
+      const frame = {
+        type: buffered[3],
+        flags: buffered[4],
+        streamId: buffered.readUInt32BE(5) & 0x7fffffff,
+        payload: Buffer.from(buffered.subarray(9, 9 + length)),
+      };
       frames.push(frame);
       // A peer must acknowledge a PING (RFC 9113, section 6.7): the server pings quiet connections to find dead ones.
-      if (frame.type === FrameType.PING && (frame.flags & Flag.ACK) === 0 && !socket.destroyed) socket.write(h2frame(FrameType.PING, Flag.ACK, 0, frame.payload));
+      if (frame.type === FrameType.PING && (frame.flags & Flag.ACK) === 0 && !socket.destroyed)
+        socket.write(h2frame(FrameType.PING, Flag.ACK, 0, frame.payload));
       buffered = buffered.subarray(9 + length);
     }
   });

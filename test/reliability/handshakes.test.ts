@@ -47,7 +47,9 @@ describe('bytes that are not a TLS handshake', () => {
       Buffer.from('hello gateway\r\n'),
       Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'),
       Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
-      ...Array.from({ length: 20 }, () => Buffer.from(Array.from({ length: 1 + Math.floor(random() * 600) }, () => Math.floor(random() * 256)))),
+      ...Array.from({ length: 20 }, () =>
+        Buffer.from(Array.from({ length: 1 + Math.floor(random() * 600) }, () => Math.floor(random() * 256))),
+      ),
       // A TLS record header that announces a handshake of the largest size, then nothing more.
       Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]),
     ];
@@ -124,11 +126,23 @@ describe('client certificates', () => {
   it('revoked by fingerprint with the library method: a session saved before the revocation cannot be resumed', async () => {
     const doomed = await provider();
     let saved: Buffer | undefined;
-    const first = await attempt(sim.ports.gateway, { ...doomed, ca: sim.credentials.ca, maxVersion: 'TLSv1.2', holdMs: 200, onSession: (s) => (saved = s) });
+    const first = await attempt(sim.ports.gateway, {
+      ...doomed,
+      ca: sim.credentials.ca,
+      maxVersion: 'TLSv1.2',
+      holdMs: 200,
+      onSession: (s) => (saved = s),
+    });
     expect(first).toMatchObject({ secure: true, kept: true });
     expect(saved).toBeDefined();
     // The session resumes while the certificate is good.
-    const resumed = await attempt(sim.ports.gateway, { ...doomed, ca: sim.credentials.ca, maxVersion: 'TLSv1.2', holdMs: 200, session: saved });
+    const resumed = await attempt(sim.ports.gateway, {
+      ...doomed,
+      ca: sim.credentials.ca,
+      maxVersion: 'TLSv1.2',
+      holdMs: 200,
+      session: saved,
+    });
     expect(resumed).toMatchObject({ secure: true, kept: true, reused: true });
 
     await sim.revokeCertificate({ fingerprint256: new X509Certificate(doomed.cert).fingerprint256.replace(/:/g, '').toLowerCase() });
@@ -140,7 +154,10 @@ describe('client certificates', () => {
   it('the control API refuses a revocation that names nothing, or no certificate', async () => {
     expect((await control(sim, 'POST', '/certificates/revoke', {})).status).toBe(400);
     expect((await control(sim, 'POST', '/certificates/revoke', { serial: 'not hex' })).status).toBe(400);
-    expect((await control(sim, 'POST', '/certificates/revoke', { cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })).status).toBe(400);
+    expect(
+      (await control(sim, 'POST', '/certificates/revoke', { cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }))
+        .status,
+    ).toBe(400);
   });
 
   it('the HTTP/2 API answers a revoked certificate BadCertificate (OpenSSL checks the CRL there)', async () => {

@@ -34,7 +34,12 @@ afterAll(async () => {
 });
 
 async function session(): Promise<ClientHttp2Session> {
-  const s = connectHttp2(sim.http2Url!, { ca: sim.credentials.ca, cert: sim.credentials.cert, key: sim.credentials.key, servername: 'localhost' });
+  const s = connectHttp2(sim.http2Url!, {
+    ca: sim.credentials.ca,
+    cert: sim.credentials.cert,
+    key: sim.credentials.key,
+    servername: 'localhost',
+  });
   s.on('error', () => undefined);
   open.push(s);
   await once(s, 'remoteSettings');
@@ -66,15 +71,31 @@ async function raw(): Promise<RawH2> {
 
 /** What the server answered stream 1 with: its RST_STREAM code, a GOAWAY code, or a response. */
 async function answerTo(r: RawH2, streamId = 1): Promise<{ rst: number | null; goaway: number | null; headers: boolean }> {
-  await eventually(() => r.frames.some((f) => (f.streamId === streamId && (f.type === FrameType.RST_STREAM || f.type === FrameType.HEADERS)) || f.type === FrameType.GOAWAY), 5000);
+  await eventually(
+    () =>
+      r.frames.some(
+        (f) =>
+          (f.streamId === streamId && (f.type === FrameType.RST_STREAM || f.type === FrameType.HEADERS)) || f.type === FrameType.GOAWAY,
+      ),
+    5000,
+  );
   const rst = r.frames.find((f) => f.streamId === streamId && f.type === FrameType.RST_STREAM);
-  return { rst: rst ? rst.payload.readUInt32BE(0) : null, goaway: r.goawayCode(), headers: r.frames.some((f) => f.streamId === streamId && f.type === FrameType.HEADERS) };
+  return {
+    rst: rst ? rst.payload.readUInt32BE(0) : null,
+    goaway: r.goawayCode(),
+    headers: r.frames.some((f) => f.streamId === streamId && f.type === FrameType.HEADERS),
+  };
 }
 
 describe('HTTP/2 abuse: the abusive stream or connection is refused, the server keeps serving', () => {
   it('a well-formed request over the hand-written frames is answered (the frames below differ from it in one thing)', async () => {
     const r = await raw();
-    r.write(Buffer.concat([h2frame(FrameType.HEADERS, Flag.END_HEADERS, 1, hpack(GOOD)), h2frame(FrameType.DATA, Flag.END_STREAM, 1, Buffer.from(BODY))]));
+    r.write(
+      Buffer.concat([
+        h2frame(FrameType.HEADERS, Flag.END_HEADERS, 1, hpack(GOOD)),
+        h2frame(FrameType.DATA, Flag.END_STREAM, 1, Buffer.from(BODY)),
+      ]),
+    );
     expect(await answerTo(r)).toEqual({ rst: null, goaway: null, headers: true });
   });
 
@@ -88,7 +109,12 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
   for (const [what, fields, code] of malformed) {
     it(`malformed headers, ${what}: the stream is reset with PROTOCOL_ERROR`, async () => {
       const r = await raw();
-      r.write(Buffer.concat([h2frame(FrameType.HEADERS, Flag.END_HEADERS, 1, hpack(fields)), h2frame(FrameType.DATA, Flag.END_STREAM, 1, Buffer.from(BODY))]));
+      r.write(
+        Buffer.concat([
+          h2frame(FrameType.HEADERS, Flag.END_HEADERS, 1, hpack(fields)),
+          h2frame(FrameType.DATA, Flag.END_STREAM, 1, Buffer.from(BODY)),
+        ]),
+      );
       const answer = await answerTo(r);
       expect(answer.headers).toBe(false);
       expect(answer.rst ?? answer.goaway).toBe(code);
@@ -154,13 +180,31 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
     // HEADERS then CONTINUATION frames of at most 16 KB each (the default SETTINGS_MAX_FRAME_SIZE).
     const pieces = [];
     for (let at = 0; at < block.length; at += 16_384) pieces.push(block.subarray(at, at + 16_384));
-    big.write(Buffer.concat(pieces.map((p, i) => h2frame(i === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, i === pieces.length - 1 ? Flag.END_HEADERS | Flag.END_STREAM : 0, 1, p))));
+    big.write(
+      Buffer.concat(
+        pieces.map((p, i) =>
+          h2frame(
+            i === 0 ? FrameType.HEADERS : FrameType.CONTINUATION,
+            i === pieces.length - 1 ? Flag.END_HEADERS | Flag.END_STREAM : 0,
+            1,
+            p,
+          ),
+        ),
+      ),
+    );
     const bigAnswer = await answerTo(big);
     expect(bigAnswer.headers).toBe(false);
     expect(bigAnswer.rst ?? bigAnswer.goaway).not.toBeNull();
 
     const many = await raw();
-    many.write(h2frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, hpack([...GOOD, ...Array.from({ length: 1000 }, (_, i) => [`x-h${i}`, 'v'] as [string, string])])));
+    many.write(
+      h2frame(
+        FrameType.HEADERS,
+        Flag.END_HEADERS | Flag.END_STREAM,
+        1,
+        hpack([...GOOD, ...Array.from({ length: 1000 }, (_, i) => [`x-h${i}`, 'v'] as [string, string])]),
+      ),
+    );
     const manyAnswer = await answerTo(many);
     expect(manyAnswer.headers).toBe(false);
     // node resets the stream (ENHANCE_YOUR_CALM) or, some runs, ends the connection (INTERNAL_ERROR).
@@ -185,9 +229,16 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
     const r = await raw();
     const frames: Buffer[] = [];
     for (let id = 1; id <= 19; id += 2) {
-      frames.push(h2frame(FrameType.HEADERS, Flag.END_HEADERS, id, hpack(GOOD)), h2frame(FrameType.DATA, 0, id, Buffer.from(BODY.slice(0, 10))), rstStream(id));
+      frames.push(
+        h2frame(FrameType.HEADERS, Flag.END_HEADERS, id, hpack(GOOD)),
+        h2frame(FrameType.DATA, 0, id, Buffer.from(BODY.slice(0, 10))),
+        rstStream(id),
+      );
     }
-    frames.push(h2frame(FrameType.HEADERS, Flag.END_HEADERS, 21, hpack(GOOD)), h2frame(FrameType.DATA, Flag.END_STREAM, 21, Buffer.from(BODY)));
+    frames.push(
+      h2frame(FrameType.HEADERS, Flag.END_HEADERS, 21, hpack(GOOD)),
+      h2frame(FrameType.DATA, Flag.END_STREAM, 21, Buffer.from(BODY)),
+    );
     r.write(Buffer.concat(frames));
     expect(await answerTo(r, 21)).toEqual({ rst: null, goaway: null, headers: true });
     expect(await eventually(() => sim.records({ protocol: 'http2', outcome: 'incomplete' }).length === before + 10)).toBe(true);
@@ -211,7 +262,9 @@ describe('HTTP/2 abuse: the abusive stream or connection is refused, the server 
     await Promise.race([r.closed, new Promise((resolve) => setTimeout(resolve, 3000))]);
     // node either serves every reset stream (each recorded as incomplete) or ends the connection with a GOAWAY.
     const served = r.frames.filter((f) => f.type === FrameType.RST_STREAM || f.type === FrameType.HEADERS).length;
-    process.stdout.write(`rapid reset: GOAWAY code ${r.goawayCode()}, ${served} stream frames back, ${sim.records({ protocol: 'http2', outcome: 'incomplete' }).length} incomplete records\n`);
+    process.stdout.write(
+      `rapid reset: GOAWAY code ${r.goawayCode()}, ${served} stream frames back, ${sim.records({ protocol: 'http2', outcome: 'incomplete' }).length} incomplete records\n`,
+    );
     r.socket.destroy();
     good.close();
     await stillServes();

@@ -19,8 +19,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Senders writing batches of valid frames as fast as the sockets take them, until the server goes away. */
 function load(serve: RunningServe, connections: number): { sockets: TLSSocket[]; stop(): void } {
-  const tls = { cert: readFileSync(serve.facts.cert, 'utf8'), key: readFileSync(serve.facts.key, 'utf8'), ca: readFileSync(serve.facts.ca, 'utf8') };
-  const batch = Buffer.concat(Array.from({ length: 100 }, (_, i) => encodeNotification({ token: 'ab'.repeat(32), payload: { aps: { alert: `load ${i}` } }, identifier: i + 1 }, 2)));
+  const tls = {
+    cert: readFileSync(serve.facts.cert, 'utf8'),
+    key: readFileSync(serve.facts.key, 'utf8'),
+    ca: readFileSync(serve.facts.ca, 'utf8'),
+  };
+  const batch = Buffer.concat(
+    Array.from({ length: 100 }, (_, i) =>
+      encodeNotification({ token: 'ab'.repeat(32), payload: { aps: { alert: `load ${i}` } }, identifier: i + 1 }, 2),
+    ),
+  );
   let running = true;
   const sockets = Array.from({ length: connections }, () => {
     const socket = connect({ host: '127.0.0.1', port: serve.facts.gateway, servername: 'localhost', ...tls });
@@ -109,7 +117,9 @@ describe('nothing lost when serve --record is stopped under load', () => {
     const torn = await readRecordsFile(file, { onWarning: (_s, message) => warnings.push(message) });
     expect(torn.records.length).toBe(read.records.length - 1);
     expect(torn.skipped).toEqual([expect.objectContaining({ torn: true, line: read.records.length })]);
-    expect(warnings).toEqual([`line ${read.records.length} is the last line and is cut off (the writer stopped in the middle of it); skipped`]);
+    expect(warnings).toEqual([
+      `line ${read.records.length} is the last line and is cut off (the writer stopped in the middle of it); skipped`,
+    ]);
 
     const cli = await runCli(['records', file, '--json']);
     expect(cli.code).toBe(0);
@@ -117,7 +127,11 @@ describe('nothing lost when serve --record is stopped under load', () => {
     expect(cli.stderr).toContain(`records.jsonl: line ${read.records.length} is the last line and is cut off`);
     const table = await runCli(['records', file, '--max', '3']);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(new RegExp(`^${read.records.length - 1} record\\(s\\): \\d+ accepted, 0 rejected, \\d+ discarded, \\d+ incomplete; 1 line\\(s\\) skipped\\n`));
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `^${read.records.length - 1} record\\(s\\): \\d+ accepted, 0 rejected, \\d+ discarded, \\d+ incomplete; 1 line\\(s\\) skipped\\n`,
+      ),
+    );
 
     // The next run appends after the torn line: its first record starts a line of its own, so only the torn line is lost.
     const again = await startServe(join(dir, 'state'), ['--record', file]);

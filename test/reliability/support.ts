@@ -50,7 +50,15 @@ export function attempt(port: number, options: AttemptOptions): Promise<Attempt>
       maxVersion: options.maxVersion,
     });
     const chunks: Buffer[] = [];
-    const result: Attempt = { secure: false, protocol: null, code: null, message: null, received: Buffer.alloc(0), kept: false, reused: false };
+    const result: Attempt = {
+      secure: false,
+      protocol: null,
+      code: null,
+      message: null,
+      received: Buffer.alloc(0),
+      kept: false,
+      reused: false,
+    };
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearTimeout(timer);

@@ -61,7 +61,10 @@ export type Handshake = ({ ok: true } & Answer) | { ok: false; error: NodeJS.Err
  * connection without an alert (it verifies after OpenSSL's handshake), so a refusal shows as a
  * close without an answer or a reset.
  */
-export function handshake(port: number, client: { cert: string; key: string; ca: string; host?: string; servername?: string }): Promise<Handshake> {
+export function handshake(
+  port: number,
+  client: { cert: string; key: string; ca: string; host?: string; servername?: string },
+): Promise<Handshake> {
   return new Promise((resolve) => {
     const socket = connect({
       host: client.host ?? '127.0.0.1',

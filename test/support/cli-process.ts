@@ -12,8 +12,15 @@ export interface CliResult {
 }
 
 /** Runs `apns-mock <args>` from the built CLI and collects its output. */
-export async function runCli(args: string[], options: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+export async function runCli(
+  args: string[],
+  options: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -48,10 +55,29 @@ export interface RunningServe {
 
 /** Starts `apns-mock serve --json` on free ports and reads its first line. */
 export async function startServe(stateDir: string, extra: string[] = []): Promise<RunningServe> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0', '--state', stateDir, '--json', ...extra], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--feedback-port',
+      '0',
+      '--control-port',
+      '0',
+      '--http2-port',
+      '0',
+      '--state',
+      stateDir,
+      '--json',
+      ...extra,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const facts = await new Promise<ServeFacts>((resolve, reject) => {

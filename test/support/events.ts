@@ -1,4 +1,10 @@
-import { DecodedFrame, FrameDecoder, type DecodeEvent, type FrameDecoderOptions, type IncompleteFrame } from '../../protocol/binary/index.js';
+import {
+  DecodedFrame,
+  FrameDecoder,
+  type DecodeEvent,
+  type FrameDecoderOptions,
+  type IncompleteFrame,
+} from '../../protocol/binary/index.js';
 
 /** A decode event as plain data, copied out while the sink runs (frames are views into the input). */
 export type PlainEvent =

@@ -422,7 +422,7 @@ describe.skipIf(!haveChromium && !inCi)('the inspector page in Chromium', () => 
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     expect(download.suggestedFilename()).toBe('records.jsonl');
-    const lines = (await readFile((await download.path()), 'utf8')).trim().split('\n');
+    const lines = (await readFile(await download.path(), 'utf8')).trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as NotificationRecord).seq)).toEqual(sim.records().map((r) => r.seq));
 
     await page.click('#clear');

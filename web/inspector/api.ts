@@ -40,7 +40,10 @@ export class ApiError extends Error {
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   // Every changing request says JSON, with a body or without: the control API refuses one that does not.
   const changing = method !== 'GET' && method !== 'HEAD';
-  const init: RequestInit = { method, headers: headers(changing ? { accept: 'application/json', 'content-type': 'application/json' } : { accept: 'application/json' }) };
+  const init: RequestInit = {
+    method,
+    headers: headers(changing ? { accept: 'application/json', 'content-type': 'application/json' } : { accept: 'application/json' }),
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(path, init);
   const text = await response.text();
@@ -51,7 +54,10 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     parsed = text;
   }
   if (!response.ok) {
-    const message = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed).error) : `${response.status} ${response.statusText}`;
+    const message =
+      typeof parsed === 'object' && parsed !== null && 'error' in parsed
+        ? String(parsed.error)
+        : `${response.status} ${response.statusText}`;
     throw new ApiError(response.status, message);
   }
   return parsed as T;
@@ -109,7 +115,11 @@ export class EventStream {
     while (!signal.aborted) {
       this.onState('connecting');
       try {
-        const response = await fetch(`events?backlog=${this.backlog}`, { headers: headers({ accept: 'text/event-stream' }), signal, cache: 'no-store' });
+        const response = await fetch(`events?backlog=${this.backlog}`, {
+          headers: headers({ accept: 'text/event-stream' }),
+          signal,
+          cache: 'no-store',
+        });
         if (response.status === 401) {
           this.onState('unauthorized');
           return;

@@ -50,9 +50,14 @@ interface RuleView {
 }
 
 function describeRule(rule: RuleView): string {
-  const action = rule.action.type === 'reject' && rule.action.status !== undefined ? `reject with status ${rule.action.status} ${statusName(rule.action.status)}` : rule.action.type;
+  const action =
+    rule.action.type === 'reject' && rule.action.status !== undefined
+      ? `reject with status ${rule.action.status} ${statusName(rule.action.status)}`
+      : rule.action.type;
   const when = Object.entries(rule.match)
-    .map(([key, value]) => (key === 'token' && typeof value === 'string' ? `token ${shortToken(value)}` : `${key} ${JSON.stringify(value)}`))
+    .map(([key, value]) =>
+      key === 'token' && typeof value === 'string' ? `token ${shortToken(value)}` : `${key} ${JSON.stringify(value)}`,
+    )
     .join(', ');
   return `${action}${when ? ` when ${when}` : ' (every notification)'}; fired ${rule.fired}${rule.times === null ? '' : ` of ${rule.times}`} time${rule.fired === 1 ? '' : 's'}`;
 }
@@ -62,7 +67,8 @@ export class RuleTools {
 
   constructor(private readonly notify: Notify) {
     const status = byId<HTMLSelectElement>('rule-status');
-    for (const code of STATUS_CODES.filter((c) => c !== 0)) status.append(h('option', { value: code, selected: code === 8 }, `${code} ${statusName(code)}`));
+    for (const code of STATUS_CODES.filter((c) => c !== 0))
+      status.append(h('option', { value: code, selected: code === 8 }, `${code} ${statusName(code)}`));
     byId<HTMLFormElement>('rule-form').addEventListener('submit', (event) => {
       event.preventDefault();
       void this.add();
@@ -88,7 +94,7 @@ export class RuleTools {
   async refresh(): Promise<void> {
     const rules = await api<RuleView[]>('GET', 'rules');
     if (rules.length === 0) {
-      replaceChildren(this.list, h('li', { class: 'muted' }, 'No rules: the gateway judges by Apple\'s rules alone.'));
+      replaceChildren(this.list, h('li', { class: 'muted' }, "No rules: the gateway judges by Apple's rules alone."));
       return;
     }
     replaceChildren(
@@ -102,7 +108,11 @@ export class RuleTools {
           describeRule(rule),
           rule.description ? h('span', { class: 'muted' }, ` (${rule.description})`) : null,
           ' ',
-          h('button', { type: 'button', class: 'small', 'aria-label': `Remove rule ${rule.id}`, onclick: () => void this.remove(rule.id) }, 'Remove'),
+          h(
+            'button',
+            { type: 'button', class: 'small', 'aria-label': `Remove rule ${rule.id}`, onclick: () => void this.remove(rule.id) },
+            'Remove',
+          ),
         ),
       ),
     );
@@ -113,7 +123,11 @@ export class RuleTools {
     const status = Number(byId<HTMLSelectElement>('rule-status').value);
     const description = byId<HTMLInputElement>('rule-description').value.trim();
     try {
-      const rule = await api<RuleView>('POST', 'rules', { match: { token }, action: { type: 'reject', status }, ...(description ? { description } : {}) });
+      const rule = await api<RuleView>('POST', 'rules', {
+        match: { token },
+        action: { type: 'reject', status },
+        ...(description ? { description } : {}),
+      });
       this.notify(`Rule ${rule.id} added: notifications to ${shortToken(token)} are rejected with status ${status} ${statusName(status)}.`);
       await this.refresh();
     } catch (error) {

@@ -74,7 +74,9 @@ describe('bounded buffer and socket backpressure', () => {
     client = clientFor(sim, { bufferSize: 4000 });
     sim.rules.add({ id: 'stall', match: { nth: 1 }, action: { type: 'stall', ms: 500 } });
     const big = 'x'.repeat(1900);
-    const outcomes = await Promise.all(Array.from({ length: 4000 }, (_, seq) => client!.send({ token: TOKEN, payload: { aps: { alert: big }, seq } })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 4000 }, (_, seq) => client!.send({ token: TOKEN, payload: { aps: { alert: big }, seq } })),
+    );
     expect(client.stats().drainWaits).toBeGreaterThan(0);
     expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
     expect(checkAgainstRecords(ledgerOf(sim), outcomes).duplicates).toBe(0);
@@ -130,7 +132,13 @@ describe('credentials and hosts', () => {
     const dir = await mkdtemp(join(tmpdir(), 'apns-p12-'));
     try {
       const paths = await writeProviderBundle(dir, sim.credentials, { cert: sim.credentials.ca, key: '' }, { passphrase: 'secret' });
-      client = new BinaryClient({ host: '127.0.0.1', port: sim.ports.gateway, pfx: await readFile(paths.p12), passphrase: 'secret', ca: sim.credentials.ca });
+      client = new BinaryClient({
+        host: '127.0.0.1',
+        port: sim.ports.gateway,
+        pfx: await readFile(paths.p12),
+        passphrase: 'secret',
+        ca: sim.credentials.ca,
+      });
       expect(await client.send({ token: TOKEN, payload: payloadOf(1) })).toMatchObject({ status: 'accepted' });
       expect(sim.records()[0]).toMatchObject({ topic: 'com.example.app', environment: 'development' });
       expect(() => new BinaryClient({ host: '127.0.0.1', port: 1, pfx: Buffer.from('not a p12'), passphrase: 'x' })).toThrow();
@@ -158,15 +166,19 @@ describe('credentials and hosts', () => {
     expect(endpointOf('feedback', { environment: 'sandbox', host: 'localhost', port: 9 })).toEqual({ host: 'localhost', port: 9 });
     expect(() => endpointOf('gateway', {})).toThrow(/host .*environment/);
     const { cert, key } = sim.credentials;
-    expect(() => new BinaryClient({ cert, key } as never)).toThrow(/host/);
-    expect(() => new BinaryClient({ host: 'x' } as never)).toThrow(/certificate/);
+    expect(() => new BinaryClient({ cert, key })).toThrow(/host/);
+    expect(() => new BinaryClient({ host: 'x' })).toThrow(/certificate/);
   });
 });
 
 describe('commands 0 and 1, identifiers', () => {
   it('command 1: identifiers on the wire, a rejection names its notification', async () => {
     client = clientFor(sim, { command: 1 });
-    sim.rules.add({ id: 'reject', match: { payloadField: { path: 'seq', equals: 4 } }, action: { type: 'reject', status: Status.InvalidPayloadSize } });
+    sim.rules.add({
+      id: 'reject',
+      match: { payloadField: { path: 'seq', equals: 4 } },
+      action: { type: 'reject', status: Status.InvalidPayloadSize },
+    });
     const outcomes = await sendNumbered(client, 10);
     expect(outcomes[4]).toMatchObject({ status: 'rejected', code: 7, name: 'InvalidPayloadSize', identifier: 5 });
     expect(outcomes.filter((o) => o.status === 'accepted')).toHaveLength(9);

@@ -36,10 +36,12 @@ async function sendAll(c: BinaryClient): Promise<SendOutcome[]> {
   const pending: Promise<void>[] = [];
   for (let seq = 0; seq < COUNT; seq++) {
     const { outcome } = await c.enqueue({ token: TOKEN, payload: payloadOf(seq) });
-    pending.push(outcome.then((o) => {
-      settledTimes[seq]++;
-      outcomes[seq] = o;
-    }));
+    pending.push(
+      outcome.then((o) => {
+        settledTimes[seq]++;
+        outcomes[seq] = o;
+      }),
+    );
   }
   await c.close();
   await Promise.all(pending);
@@ -92,7 +94,9 @@ describe(`${COUNT} notifications with seeded random faults`, () => {
     expect(duplicates).toBeGreaterThan(0);
     expect(duplicates).toBeLessThanOrEqual(flagged);
     const exactlyOnce = outcomes.filter((o, seq) => o.status === 'accepted' && ledger.accepted(seq).length === 1).length;
-    const unflaggedWrong = outcomes.filter((o, seq) => !o.possibleDuplicate && ledger.accepted(seq).length !== (o.status === 'accepted' ? 1 : 0));
+    const unflaggedWrong = outcomes.filter(
+      (o, seq) => !o.possibleDuplicate && ledger.accepted(seq).length !== (o.status === 'accepted' ? 1 : 0),
+    );
     expect(unflaggedWrong).toEqual([]);
     process.stdout.write(
       `random faults: ${t.accepted} accepted, ${t.rejected} rejected, ${t.failed} failed; ${silent} silent closes; ` +

@@ -24,7 +24,9 @@ afterEach(async () => {
 /** Sends without waiting, and notes each outcome as it settles. */
 function sendTracked(c: BinaryClient, count: number, from = 0) {
   const settled: SendOutcome[] = [];
-  const all = Array.from({ length: count }, (_, i) => c.send({ token: TOKEN, payload: payloadOf(from + i) }).then((o) => (settled.push(o), o)));
+  const all = Array.from({ length: count }, (_, i) =>
+    c.send({ token: TOKEN, payload: payloadOf(from + i) }).then((o) => (settled.push(o), o)),
+  );
   return { settled, all: Promise.all(all) };
 }
 
@@ -50,7 +52,11 @@ describe("flush() by Pushy's marker (the default)", () => {
 
   it('waits for resends: a rejection in the batch is settled, the rest accepted once', async () => {
     client = clientFor(sim, { idleFlushMs: false });
-    sim.rules.add({ id: 'reject', match: { payloadField: { path: 'seq', equals: 10 } }, action: { type: 'reject', status: Status.InvalidToken } });
+    sim.rules.add({
+      id: 'reject',
+      match: { payloadField: { path: 'seq', equals: 10 } },
+      action: { type: 'reject', status: Status.InvalidToken },
+    });
     const { settled } = sendTracked(client, 30);
     await client.flush();
     expect(settled).toHaveLength(30);
@@ -98,7 +104,12 @@ describe("flush: 'error-window'", () => {
   it('a late error inside the window is still acted on', async () => {
     const slow = await startSimulator({ controlPort: false, errorDelayMs: 150 });
     try {
-      slow.rules.add({ id: 'reject', match: { payloadField: { path: 'seq', equals: 5 } }, action: { type: 'reject', status: Status.InvalidToken }, times: 1 });
+      slow.rules.add({
+        id: 'reject',
+        match: { payloadField: { path: 'seq', equals: 5 } },
+        action: { type: 'reject', status: Status.InvalidToken },
+        times: 1,
+      });
       client = clientFor(slow, { flush: 'error-window', errorWindowMs: 400, idleFlushMs: false });
       const { settled } = sendTracked(client, 20);
       await client.flush();

@@ -54,7 +54,15 @@ describe('outcomes under every rule action, checked against the records', () => 
 
   it('reject: that one is rejected with its status and identifier; those after it are resent and accepted once', async () => {
     const { outcomes, duplicates } = await run([{ id: 'reject', match: at(7), action: { type: 'reject', status: Status.InvalidToken } }]);
-    expect(outcomes[7]).toEqual({ status: 'rejected', code: 8, name: 'InvalidToken', reason: 'Invalid token', identifier: 8, attempts: 1, possibleDuplicate: false });
+    expect(outcomes[7]).toEqual({
+      status: 'rejected',
+      code: 8,
+      name: 'InvalidToken',
+      reason: 'Invalid token',
+      identifier: 8,
+      attempts: 1,
+      possibleDuplicate: false,
+    });
     expect(statuses(outcomes).filter((s) => s === 'accepted')).toHaveLength(N - 1);
     expect(outcomes.every((o) => !o.possibleDuplicate)).toBe(true);
     expect(duplicates).toBe(0);

@@ -8,7 +8,15 @@ export const payloadOf = (seq: number) => ({ aps: { alert: `n${seq}` }, seq });
 
 export function clientFor(sim: Simulator, options: Partial<BinaryClientOptions> = {}): BinaryClient {
   const { cert, key, ca } = sim.credentials;
-  return new BinaryClient({ host: '127.0.0.1', port: sim.ports.gateway, cert, key, ca, reconnect: { initialDelayMs: 10, maxDelayMs: 200 }, ...options });
+  return new BinaryClient({
+    host: '127.0.0.1',
+    port: sim.ports.gateway,
+    cert,
+    key,
+    ca,
+    reconnect: { initialDelayMs: 10, maxDelayMs: 200 },
+    ...options,
+  });
 }
 
 /** Sends `count` notifications numbered 0..count-1 at once and waits for every outcome. */
@@ -60,7 +68,8 @@ export function ledgerOf(sim: Simulator, silentRules: readonly string[] = ['clos
     } else if (r.status === 2 && r.outcome === 'rejected' && (stored.token?.length ?? 0) === 0) {
       markers.push(r);
     }
-    if ((r.rule !== null && silentRules.includes(r.rule)) || (r.command === 0 && r.outcome === 'rejected')) silentConnections.add(r.connectionId);
+    if ((r.rule !== null && silentRules.includes(r.rule)) || (r.command === 0 && r.outcome === 'rejected'))
+      silentConnections.add(r.connectionId);
   }
   return {
     bySeq,
@@ -90,15 +99,18 @@ export function checkAgainstRecords(ledger: Ledger, outcomes: SendOutcome[]): { 
       if (accepted.length === 0) throw new Error(`lost: ${where}`);
       if (accepted.length > 1 && !outcome.possibleDuplicate) throw new Error(`accepted twice, not flagged: ${where}`);
       for (const r of accepted.slice(0, -1)) {
-        if (!ledger.silentConnections.has(r.connectionId)) throw new Error(`duplicate on a connection that did not close silently: ${where}`);
+        if (!ledger.silentConnections.has(r.connectionId))
+          throw new Error(`duplicate on a connection that did not close silently: ${where}`);
       }
       duplicates += accepted.length - 1;
     } else if (outcome.status === 'rejected') {
       const rejected = (ledger.bySeq.get(seq) ?? []).filter((r) => r.outcome === 'rejected');
-      if (!rejected.some((r) => r.status === outcome.code && r.identifier === outcome.identifier)) throw new Error(`rejection not recorded: ${where}`);
+      if (!rejected.some((r) => r.status === outcome.code && r.identifier === outcome.identifier))
+        throw new Error(`rejection not recorded: ${where}`);
       if (accepted.length > 0 && !outcome.possibleDuplicate) throw new Error(`rejected yet accepted, not flagged: ${where}`);
       for (const r of accepted) {
-        if (!ledger.silentConnections.has(r.connectionId)) throw new Error(`rejected one accepted on a connection that did not close silently: ${where}`);
+        if (!ledger.silentConnections.has(r.connectionId))
+          throw new Error(`rejected one accepted on a connection that did not close silently: ${where}`);
       }
       duplicates += accepted.length;
     }

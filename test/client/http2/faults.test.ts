@@ -61,7 +61,9 @@ function ledger(s: Simulator): Map<number, Seen> {
 async function sendAll(c: Http2Client, count = COUNT): Promise<Http2SendOutcome[]> {
   const settledTimes = new Array<number>(count).fill(0);
   c.on('outcome', (outcome, notification) => settledTimes[(notification.payload as { seq: number }).seq]++);
-  const outcomes = await Promise.all(Array.from({ length: count }, (_, seq) => c.send(numbered(seq, TOKEN.slice(0, 62) + (seq % 20).toString(16).padStart(2, '0')))));
+  const outcomes = await Promise.all(
+    Array.from({ length: count }, (_, seq) => c.send(numbered(seq, TOKEN.slice(0, 62) + (seq % 20).toString(16).padStart(2, '0')))),
+  );
   await c.close();
   expect(settledTimes.every((n) => n === 1)).toBe(true);
   return outcomes;
@@ -94,7 +96,11 @@ describe('many notifications with seeded faults', () => {
   });
 
   it(`${SILENT_COUNT} with every fault, silent ones included, certificate authentication: nothing lost; a second acceptance only of a notification flagged possibleDuplicate`, async () => {
-    sim = await startSimulator({ controlPort: false, rules: [...ANSWERED, ...SILENT], http2: { maxConcurrentStreams: 100, lingerMs: 5000 } });
+    sim = await startSimulator({
+      controlPort: false,
+      rules: [...ANSWERED, ...SILENT],
+      http2: { maxConcurrentStreams: 100, lingerMs: 5000 },
+    });
     client = certClient(sim, { connections: 2, retry: { initialDelayMs: 5, maxDelayMs: 50, maxAttempts: 8 } });
     const outcomes = await sendAll(client, SILENT_COUNT);
     const t = tally(outcomes);

@@ -15,7 +15,10 @@ let idle: Simulator;
 let client: Http2Client | undefined;
 
 beforeAll(async () => {
-  [s, idle] = await Promise.all([startSimulator({ controlPort: false, http2: { maxConcurrentStreams: LIMIT } }), startSimulator({ controlPort: false, idleTimeoutMs: 400 })]);
+  [s, idle] = await Promise.all([
+    startSimulator({ controlPort: false, http2: { maxConcurrentStreams: LIMIT } }),
+    startSimulator({ controlPort: false, idleTimeoutMs: 400 }),
+  ]);
   key = await s.createSigningKey(TEAM, KEY_ID);
 });
 afterAll(async () => {
@@ -139,7 +142,9 @@ describe('close and destroy', () => {
     await s.waitFor({ protocol: 'http2' }, { count: 5 });
     client.destroy();
     const settled = await Promise.all(outcomes);
-    expect(settled.map((o) => [o.status, o.status === 'failed' && (o.error as NodeJS.ErrnoException).code])).toEqual(Array(5).fill(['failed', 'ERR_APNS_CLIENT_CLOSED']));
+    expect(settled.map((o) => [o.status, o.status === 'failed' && (o.error as NodeJS.ErrnoException).code])).toEqual(
+      Array(5).fill(['failed', 'ERR_APNS_CLIENT_CLOSED']),
+    );
   });
 
   it('nothing listening: failed with GatewayUnreachableError after the reconnect attempts', async () => {
@@ -147,7 +152,14 @@ describe('close and destroy', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     await new Promise((r) => server.close(r));
-    client = new Http2Client({ host: '127.0.0.1', port, cert: s.credentials.cert, key: s.credentials.key, ca: s.credentials.ca, reconnect: { initialDelayMs: 5, retries: 2 } });
+    client = new Http2Client({
+      host: '127.0.0.1',
+      port,
+      cert: s.credentials.cert,
+      key: s.credentials.key,
+      ca: s.credentials.ca,
+      reconnect: { initialDelayMs: 5, retries: 2 },
+    });
     const outcome = await client.send({ token: TOKEN, topic: TOPIC, payload: { aps: {} } });
     expect(outcome.status).toBe('failed');
     if (outcome.status === 'failed') {
@@ -163,6 +175,9 @@ describe('close and destroy', () => {
     client = certClient(s, { requestTimeoutMs: 100 });
     const outcome = await client.send(numbered(1));
     expect(outcome).toMatchObject({ status: 'accepted', attempts: 2, possibleDuplicate: true });
-    expect(recordsOf(s, outcome.apnsId).map((r) => [r.outcome, r.rule])).toEqual([['accepted', 'slow'], ['accepted', null]]);
+    expect(recordsOf(s, outcome.apnsId).map((r) => [r.outcome, r.rule])).toEqual([
+      ['accepted', 'slow'],
+      ['accepted', null],
+    ]);
   });
 });

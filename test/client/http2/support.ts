@@ -27,7 +27,11 @@ export function certClient(sim: Simulator, options: Partial<Http2ClientOptions> 
 }
 
 /** A notification that says which one it is: records are matched to sends by `seq`. */
-export const numbered = (seq: number, token = TOKEN): Http2Notification => ({ token, topic: TOPIC, payload: { aps: { alert: `n${seq}` }, seq } });
+export const numbered = (seq: number, token = TOKEN): Http2Notification => ({
+  token,
+  topic: TOPIC,
+  payload: { aps: { alert: `n${seq}` }, seq },
+});
 
 export function sendNumbered(client: Http2Client, count: number, token?: (seq: number) => string): Promise<Http2SendOutcome[]> {
   return Promise.all(Array.from({ length: count }, (_, seq) => client.send(numbered(seq, token?.(seq)))));

@@ -32,10 +32,16 @@ describe('explain on every golden vector', () => {
       expect(e.frames.length).toBe(vector.verdicts.length);
       e.frames.forEach((f, i) => {
         const want = vector.verdicts[i];
-        expect(f.verdict).toMatchObject({ outcome: want.outcome, status: want.status, identifier: want.identifier, errorResponse: want.errorResponse });
+        expect(f.verdict).toMatchObject({
+          outcome: want.outcome,
+          status: want.status,
+          identifier: want.identifier,
+          errorResponse: want.errorResponse,
+        });
         if (want.reason !== undefined) expect(f.verdict.reason).toContain(want.reason);
         expect(f.verdict.reason.length).toBeGreaterThan(10);
-        const warnings = want.outcome === 'accepted' || want.warnings.length > 0 ? (f.payload?.warnings ?? []).map((w) => w.code) : want.warnings;
+        const warnings =
+          want.outcome === 'accepted' || want.warnings.length > 0 ? (f.payload?.warnings ?? []).map((w) => w.code) : want.warnings;
         expect(warnings).toEqual(want.warnings);
       });
       expect(e.accepted).toBe(vector.verdicts.every((v) => v.outcome === 'accepted'));
@@ -101,7 +107,10 @@ describe("the seed's PHP sender", () => {
         echo bin2hex($msg), "\\n";
       }`;
     const out = execFileSync('php', ['-d', 'error_reporting=0', '-r', script, SEED_TOKEN_LITERAL], { encoding: 'utf8' }).trim().split('\n');
-    expect(out).toEqual([vectorNamed('seed-php-sender-token-with-spaces').bytes.toString('hex'), vectorNamed('seed-php-sender').bytes.toString('hex')]);
+    expect(out).toEqual([
+      vectorNamed('seed-php-sender-token-with-spaces').bytes.toString('hex'),
+      vectorNamed('seed-php-sender').bytes.toString('hex'),
+    ]);
   });
 
   it('explains the clean frame field by field and accepts it', () => {
@@ -131,7 +140,13 @@ describe("the seed's PHP sender", () => {
       ['payload', 37, 59],
     ]);
     expect(f.fields[3]).toMatchObject({ hex: '8ad0', value: 35536, problem: 'payload is 35536 bytes; command 0 allows 256' });
-    expect(f.verdict).toMatchObject({ outcome: 'rejected', status: 7, statusName: 'InvalidPayloadSize', identifier: null, errorResponse: null });
+    expect(f.verdict).toMatchObject({
+      outcome: 'rejected',
+      status: 7,
+      statusName: 'InvalidPayloadSize',
+      identifier: null,
+      errorResponse: null,
+    });
     expect(f.verdict.reason).toContain('payload is 35536 bytes; command 0 allows 256');
     expect(f.verdict.reason).toContain(
       "the token is 2 bytes longer than its length field: the payload's '{' starts at offset 39, 2 bytes after where the length fields put it",
@@ -162,7 +177,9 @@ describe("the seed's PHP sender", () => {
   it('diagnoses a token shorter than its length field', () => {
     const short = bytes().u8(1).u32(7).u32(0).u16(32).raw(TOKEN.subarray(0, 30)).u16(PAYLOAD.length).raw(PAYLOAD).build();
     const [f] = explain(short).frames;
-    expect(f.verdict.reason).toContain("the token is 2 bytes shorter than its length field: the payload's '{' starts at offset 43, 2 bytes before where the length fields put it (offset 45)");
+    expect(f.verdict.reason).toContain(
+      "the token is 2 bytes shorter than its length field: the payload's '{' starts at offset 43, 2 bytes before where the length fields put it (offset 45)",
+    );
   });
 
   it('diagnoses a command-2 token item longer than its length field', () => {
@@ -182,10 +199,30 @@ describe('explain on truncated input', () => {
   const whole = seedFrame(SEED_TOKEN_LITERAL.replace(/ /g, ''));
 
   it.each([
-    [1, 'frame ends after 1 byte, inside the token length field at offset 1 (2 bytes; 0 arrived); the device token, payload length, payload have not arrived', 'token length', 1],
-    [2, 'frame ends after 2 bytes, inside the token length field at offset 1 (2 bytes; 1 arrived); the device token, payload length, payload have not arrived', 'token length', 1],
-    [20, 'frame ends after 20 bytes; the token length field at offset 1 says 32 token bytes follow, 17 arrived; the payload length, payload have not arrived', 'device token', 3],
-    [35, 'frame ends after 35 bytes, inside the payload length field at offset 35 (2 bytes; 0 arrived); the payload has not arrived', 'payload length', 35],
+    [
+      1,
+      'frame ends after 1 byte, inside the token length field at offset 1 (2 bytes; 0 arrived); the device token, payload length, payload have not arrived',
+      'token length',
+      1,
+    ],
+    [
+      2,
+      'frame ends after 2 bytes, inside the token length field at offset 1 (2 bytes; 1 arrived); the device token, payload length, payload have not arrived',
+      'token length',
+      1,
+    ],
+    [
+      20,
+      'frame ends after 20 bytes; the token length field at offset 1 says 32 token bytes follow, 17 arrived; the payload length, payload have not arrived',
+      'device token',
+      3,
+    ],
+    [
+      35,
+      'frame ends after 35 bytes, inside the payload length field at offset 35 (2 bytes; 0 arrived); the payload has not arrived',
+      'payload length',
+      35,
+    ],
     [37, 'frame ends after 37 bytes; the payload length field at offset 35 says 57 payload bytes follow, 0 arrived', 'payload', 37],
     [40, 'frame ends after 40 bytes; the payload length field at offset 35 says 57 payload bytes follow, 3 arrived', 'payload', 37],
     [93, 'frame ends after 93 bytes; the payload length field at offset 35 says 57 payload bytes follow, 56 arrived', 'payload', 37],
@@ -265,7 +302,9 @@ describe('explain on several frames', () => {
     expect(e.frames[1].verdict).toMatchObject({ status: 2, identifier: 0, errorResponse: '080200000000' });
     expect(e.frames[1].verdict.hints.join('\n')).toContain('the 2 frames after it would be discarded');
     expect(e.accepted).toBe(false);
-    expect(e.summary).toBe(`4 frames in ${a.length * 2 + b.length + c.length} bytes: 3 accepted, 1 rejected; frame at offset ${a.length} rejected (status 2 MissingDeviceToken): token length is 0: no device token`);
+    expect(e.summary).toBe(
+      `4 frames in ${a.length * 2 + b.length + c.length} bytes: 3 accepted, 1 rejected; frame at offset ${a.length} rejected (status 2 MissingDeviceToken): token length is 0: no device token`,
+    );
     const text = formatExplanation(e);
     expect(text).toContain(`frame 2 at offset ${a.length}: command 1 (enhanced)`);
     expect(text).toContain('frame 4 at offset');
@@ -331,7 +370,11 @@ describe('explain blames the field the sender must fix', () => {
     expect(explain(bytes).frames[0].verdict).toMatchObject({ outcome: 'accepted', frameIdentifier: 30 });
     const f = explain(bytes, { strict: true }).frames[0];
     expect(f.verdict).toMatchObject({ outcome: 'rejected', status: 7, identifier: 30, strictMode: true });
-    expect(f.verdict.reason).toMatch(/^strict mode: payload is not valid JSON .*\(status 7 InvalidPayloadSize is the simulator's choice: Apple documented no status for it\)$/);
-    expect(formatExplanation(explain(bytes, { strict: true }))).toContain('REJECTED status 7 InvalidPayloadSize (strict mode), identifier 30;');
+    expect(f.verdict.reason).toMatch(
+      /^strict mode: payload is not valid JSON .*\(status 7 InvalidPayloadSize is the simulator's choice: Apple documented no status for it\)$/,
+    );
+    expect(formatExplanation(explain(bytes, { strict: true }))).toContain(
+      'REJECTED status 7 InvalidPayloadSize (strict mode), identifier 30;',
+    );
   });
 });

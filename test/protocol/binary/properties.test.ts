@@ -22,15 +22,24 @@ const notification = fc.record({
   priority: fc.constantFrom(5, 10),
 });
 
-
 describe('property: notifications round-trip', () => {
   it('through encode and decode for all three commands, bytes as the test builder writes them', () => {
     fc.assert(
       fc.property(notification, (n) => {
-        const encoded = encodeNotification({ token: Buffer.from(n.token), payload: Buffer.from(n.payload), identifier: n.identifier, expiry: n.expiry, priority: n.priority }, n.command);
+        const encoded = encodeNotification(
+          {
+            token: Buffer.from(n.token),
+            payload: Buffer.from(n.payload),
+            identifier: n.identifier,
+            expiry: n.expiry,
+            priority: n.priority,
+          },
+          n.command,
+        );
         let expected: Buffer;
         if (n.command === 0) expected = bytes().u8(0).u16(32).raw(n.token).u16(n.payload.length).raw(n.payload).build();
-        else if (n.command === 1) expected = bytes().u8(1).u32(n.identifier).u32(n.expiry).u16(32).raw(n.token).u16(n.payload.length).raw(n.payload).build();
+        else if (n.command === 1)
+          expected = bytes().u8(1).u32(n.identifier).u32(n.expiry).u16(32).raw(n.token).u16(n.payload.length).raw(n.payload).build();
         else {
           const body = bytes().item(1, n.token).item(2, n.payload).item(3, bytes().u32(n.identifier).build());
           if (n.expiry > 0) body.item(4, bytes().u32(n.expiry).build());
@@ -42,7 +51,15 @@ describe('property: notifications round-trip', () => {
         const events: unknown[] = [];
         new FrameDecoder().push(encoded, (e) => {
           if (!(e instanceof DecodedFrame)) throw e;
-          events.push({ command: e.command, identifier: e.identifier, expiry: e.expiry, priority: e.priority, token: Buffer.from(e.token), payload: Buffer.from(e.payload), length: e.bytes.length });
+          events.push({
+            command: e.command,
+            identifier: e.identifier,
+            expiry: e.expiry,
+            priority: e.priority,
+            token: Buffer.from(e.token),
+            payload: Buffer.from(e.payload),
+            length: e.bytes.length,
+          });
         });
         expect(events).toEqual([
           {
@@ -125,7 +142,9 @@ const framish = fc
     fc.oneof(
       fc.uint8Array({ maxLength: 40 }),
       fc.tuple(fc.constantFrom(0, 1, 2), fc.uint8Array({ maxLength: 80 })).map(([c, rest]) => Uint8Array.of(c, ...rest)),
-      fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 40 }), fc.uint8Array({ maxLength: 40 })).map(([id, len, data]) => Uint8Array.of(id, len >> 8, len & 255, ...data)),
+      fc
+        .tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 40 }), fc.uint8Array({ maxLength: 40 }))
+        .map(([id, len, data]) => Uint8Array.of(id, len >> 8, len & 255, ...data)),
     ),
     { maxLength: 8 },
   )
@@ -146,7 +165,14 @@ describe('property: any input gives frames or typed errors, never an exception',
         fc.property(
           input.chain((b) => fc.tuple(fc.constant(b), splits(b))),
           ([b, cuts]) => {
-            expect(decodeChunks(splitAt(b, [...cuts].sort((x, y) => x - y)))).toEqual(decodeChunks([b]));
+            expect(
+              decodeChunks(
+                splitAt(
+                  b,
+                  [...cuts].sort((x, y) => x - y),
+                ),
+              ),
+            ).toEqual(decodeChunks([b]));
           },
         ),
         { numRuns: 400 },

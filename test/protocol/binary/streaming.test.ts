@@ -80,7 +80,10 @@ describe('many frames', () => {
     expect(whole.events.length).toBeGreaterThan(40);
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: mix.length - 1 }), { maxLength: 200 }), (cuts) => {
-        const chunks = splitAt(mix, [...cuts].sort((a, b) => a - b));
+        const chunks = splitAt(
+          mix,
+          [...cuts].sort((a, b) => a - b),
+        );
         expect(decodeChunks(chunks)).toEqual(whole);
       }),
       { numRuns: 100 },

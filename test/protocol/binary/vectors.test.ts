@@ -27,7 +27,15 @@ function expectEvents(actual: PlainEvent[], expected: Vector['decode']): void {
       if (payload !== undefined) expect(Buffer.from(payloadHex, 'hex').toString('utf8')).toBe(payload);
     } else {
       const e = want;
-      expect(event).toMatchObject({ kind: 'error', code: e.code, command: e.command, status: e.status, identifier: e.identifier, field: e.field, streamOffset: e.streamOffset });
+      expect(event).toMatchObject({
+        kind: 'error',
+        code: e.code,
+        command: e.command,
+        status: e.status,
+        identifier: e.identifier,
+        field: e.field,
+        streamOffset: e.streamOffset,
+      });
     }
   });
 }
@@ -35,11 +43,23 @@ function expectEvents(actual: PlainEvent[], expected: Vector['decode']): void {
 function encodeWithProductionEncoder(spec: Encoding): Buffer {
   let out: Buffer;
   if (spec.command === Command.Frame) {
-    const items: FrameItem[] = spec.items.map((i) => ({ id: i.id, data: Buffer.from(i.data, 'hex'), ...(i.length !== undefined ? { length: i.length } : {}) }));
+    const items: FrameItem[] = spec.items.map((i) => ({
+      id: i.id,
+      data: Buffer.from(i.data, 'hex'),
+      ...(i.length !== undefined ? { length: i.length } : {}),
+    }));
     out = encodeFrame(items, spec.frameLength);
   } else {
-    const fields = { token: Buffer.from(spec.token, 'hex'), payload: spec.payload, tokenLength: spec.tokenLength, payloadLength: spec.payloadLength };
-    out = spec.command === Command.Simple ? encodeSimple(fields) : encodeEnhanced({ ...fields, identifier: spec.identifier, expiry: spec.expiry });
+    const fields = {
+      token: Buffer.from(spec.token, 'hex'),
+      payload: spec.payload,
+      tokenLength: spec.tokenLength,
+      payloadLength: spec.payloadLength,
+    };
+    out =
+      spec.command === Command.Simple
+        ? encodeSimple(fields)
+        : encodeEnhanced({ ...fields, identifier: spec.identifier, expiry: spec.expiry });
   }
   return spec.cut === undefined ? out : out.subarray(0, spec.cut);
 }
@@ -51,7 +71,13 @@ function reencode(frame: DecodedFrame): Buffer {
     return encodeEnhanced({ token: frame.token, payload: frame.payload, identifier: frame.identifier, expiry: frame.expiry });
   }
   const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-  const data: Record<number, Buffer> = { 1: frame.token, 2: frame.payload, 3: u32(frame.identifier), 4: u32(frame.expiry), 5: Buffer.of(frame.priority) };
+  const data: Record<number, Buffer> = {
+    1: frame.token,
+    2: frame.payload,
+    3: u32(frame.identifier),
+    4: u32(frame.expiry),
+    5: Buffer.of(frame.priority),
+  };
   return encodeFrame([1, 2, 3, 4, 5].filter((id) => frame.hasItem(id)).map((id) => ({ id, data: data[id] })));
 }
 
@@ -77,7 +103,14 @@ describe('golden vectors', () => {
     const outcomes = new Set(verdicts.map((v) => v.outcome));
     for (const o of ['accepted', 'rejected', 'incomplete', 'unparsable']) expect(outcomes).toContain(o);
     const codes = new Set(decoded.map((d) => (d.kind === 'error' ? d.code : 'frame')));
-    for (const c of ['ERR_APNS_UNKNOWN_COMMAND', 'ERR_APNS_FRAME_LENGTH', 'ERR_APNS_ITEM_STRUCTURE', 'ERR_APNS_TOKEN_LENGTH', 'ERR_APNS_PAYLOAD_LENGTH', 'ERR_APNS_PRIORITY']) {
+    for (const c of [
+      'ERR_APNS_UNKNOWN_COMMAND',
+      'ERR_APNS_FRAME_LENGTH',
+      'ERR_APNS_ITEM_STRUCTURE',
+      'ERR_APNS_TOKEN_LENGTH',
+      'ERR_APNS_PAYLOAD_LENGTH',
+      'ERR_APNS_PRIORITY',
+    ]) {
       expect(codes).toContain(c);
     }
     const warnings = new Set(verdicts.flatMap((v) => v.warnings));
@@ -91,7 +124,11 @@ describe('golden vectors', () => {
       const result = decodeChunks([vector.bytes], options);
       expectEvents(result.events, vector.decode);
       if (vector.incomplete) {
-        expect(result.incomplete).toMatchObject({ command: vector.incomplete.command, streamOffset: vector.incomplete.streamOffset, neededBytes: vector.incomplete.neededBytes });
+        expect(result.incomplete).toMatchObject({
+          command: vector.incomplete.command,
+          streamOffset: vector.incomplete.streamOffset,
+          neededBytes: vector.incomplete.neededBytes,
+        });
         expect(result.incomplete?.bytes.length).toBe(vector.incomplete.length * 2);
         expect(result.incomplete?.bytes).toBe(vector.bytes.subarray(vector.incomplete.streamOffset).toString('hex'));
       } else {
@@ -100,26 +137,29 @@ describe('golden vectors', () => {
       expect(result.unparsedBytes).toBe(vector.unparsedBytes ?? 0);
     });
 
-    if (vector.encode !== undefined) it('encodes hex-equal to the vector', () => {
-      const specs = Array.isArray(vector.encode) ? vector.encode : [vector.encode as Encoding];
-      const encoded = Buffer.concat(specs.map(encodeWithProductionEncoder));
-      expect(encoded.toString('hex')).toBe(vector.bytes.toString('hex'));
-    });
-
-    if (vector.decode.some((d) => d.kind === 'frame')) it('round-trips each decoded frame through the encoder', () => {
-      const frames: { frame: PlainEvent; again: Buffer; original: Buffer }[] = [];
-      new FrameDecoder(options).push(vector.bytes, (event) => {
-        if (event instanceof DecodedFrame) frames.push({ frame: plain(event), again: reencode(event), original: Buffer.from(event.bytes) });
+    if (vector.encode !== undefined)
+      it('encodes hex-equal to the vector', () => {
+        const specs = Array.isArray(vector.encode) ? vector.encode : [vector.encode as Encoding];
+        const encoded = Buffer.concat(specs.map(encodeWithProductionEncoder));
+        expect(encoded.toString('hex')).toBe(vector.bytes.toString('hex'));
       });
-      expect(frames.length).toBe(vector.decode.filter((d) => d.kind === 'frame').length);
-      for (const { frame, again, original } of frames) {
-        const back = decodeChunks([again], options);
-        expect(back.events).toEqual([{ ...frame, streamOffset: 0 }]);
-        const ids = frame.kind === 'frame' && frame.command === 2 ? idsInOrder(original) : [];
-        const ascending = ids.every((id, i) => i === 0 || ids[i - 1] < id);
-        if (ascending) expect(again.toString('hex')).toBe(original.toString('hex'));
-      }
-    });
+
+    if (vector.decode.some((d) => d.kind === 'frame'))
+      it('round-trips each decoded frame through the encoder', () => {
+        const frames: { frame: PlainEvent; again: Buffer; original: Buffer }[] = [];
+        new FrameDecoder(options).push(vector.bytes, (event) => {
+          if (event instanceof DecodedFrame)
+            frames.push({ frame: plain(event), again: reencode(event), original: Buffer.from(event.bytes) });
+        });
+        expect(frames.length).toBe(vector.decode.filter((d) => d.kind === 'frame').length);
+        for (const { frame, again, original } of frames) {
+          const back = decodeChunks([again], options);
+          expect(back.events).toEqual([{ ...frame, streamOffset: 0 }]);
+          const ids = frame.kind === 'frame' && frame.command === 2 ? idsInOrder(original) : [];
+          const ascending = ids.every((id, i) => i === 0 || ids[i - 1] < id);
+          if (ascending) expect(again.toString('hex')).toBe(original.toString('hex'));
+        }
+      });
   });
 });
 

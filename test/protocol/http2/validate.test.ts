@@ -35,8 +35,32 @@ import { createPublicKey } from 'node:crypto';
 
 /** docs/protocol/http2.md, Response: the table as the spec writes it. */
 const SPEC_TABLE: Record<number, string[]> = {
-  400: ['BadCollapseId', 'BadDeviceToken', 'BadExpirationDate', 'BadMessageId', 'BadPriority', 'BadTopic', 'DeviceTokenNotForTopic', 'DuplicateHeaders', 'IdleTimeout', 'InvalidPushType', 'MissingDeviceToken', 'MissingTopic', 'PayloadEmpty', 'TopicDisallowed'],
-  403: ['BadCertificate', 'BadCertificateEnvironment', 'ExpiredProviderToken', 'Forbidden', 'InvalidProviderToken', 'MissingProviderToken', 'UnrelatedKeyIdInToken', 'BadEnvironmentKeyIdInToken'],
+  400: [
+    'BadCollapseId',
+    'BadDeviceToken',
+    'BadExpirationDate',
+    'BadMessageId',
+    'BadPriority',
+    'BadTopic',
+    'DeviceTokenNotForTopic',
+    'DuplicateHeaders',
+    'IdleTimeout',
+    'InvalidPushType',
+    'MissingDeviceToken',
+    'MissingTopic',
+    'PayloadEmpty',
+    'TopicDisallowed',
+  ],
+  403: [
+    'BadCertificate',
+    'BadCertificateEnvironment',
+    'ExpiredProviderToken',
+    'Forbidden',
+    'InvalidProviderToken',
+    'MissingProviderToken',
+    'UnrelatedKeyIdInToken',
+    'BadEnvironmentKeyIdInToken',
+  ],
   404: ['BadPath'],
   405: ['MethodNotAllowed'],
   410: ['ExpiredToken', 'Unregistered'],
@@ -47,10 +71,20 @@ const SPEC_TABLE: Record<number, string[]> = {
 };
 
 describe('the reasons table', () => {
-  it('holds the spec\'s device reasons with their statuses, and the broadcast reasons after them', () => {
+  it("holds the spec's device reasons with their statuses, and the broadcast reasons after them", () => {
     const fromSpec = Object.entries(SPEC_TABLE).flatMap(([status, reasons]) => reasons.map((r) => [r, Number(status)]));
     expect(DEVICE_REASONS.map((r) => [r, http2StatusOf(r)]).sort()).toEqual(fromSpec.sort());
-    expect([...BROADCAST_REASONS].sort()).toEqual(['BadChannelId', 'BadRequestParams', 'BadRequestPayload', 'CannotCreateChannelConfig', 'ChannelNotRegistered', 'FeatureNotEnabled', 'MissingChannelId', 'MissingPushType', 'TopicMismatch']);
+    expect([...BROADCAST_REASONS].sort()).toEqual([
+      'BadChannelId',
+      'BadRequestParams',
+      'BadRequestPayload',
+      'CannotCreateChannelConfig',
+      'ChannelNotRegistered',
+      'FeatureNotEnabled',
+      'MissingChannelId',
+      'MissingPushType',
+      'TopicMismatch',
+    ]);
     expect(http2StatusOf('TopicMismatch')).toBe(403);
     // Seen from the service, not in Apple's table (kylebrowning/APNSwift#229): last, apart from both lists.
     expect([UNDOCUMENTED_REASONS, http2StatusOf('BadEnvironmentKeyInToken')]).toEqual([['BadEnvironmentKeyInToken'], 403]);
@@ -90,8 +124,11 @@ describe('the order of the checks', () => {
   const certificate: TopicAuthority = { kind: 'certificate', uid: 'com.x', topics: certificateTopics('com.x', ['com.x']), several: false };
   const token = 'ab'.repeat(32);
   const judge = (headers: Record<string, string>, body = '{"aps":{"alert":"x"}}', path = token) => {
-    const result = validateDeviceRequest({ headers, token: path, payload: Buffer.from(body), payloadLength: Buffer.byteLength(body) }, certificate);
-    return 'reason' in result ? (result).reason : 'valid';
+    const result = validateDeviceRequest(
+      { headers, token: path, payload: Buffer.from(body), payloadLength: Buffer.byteLength(body) },
+      certificate,
+    );
+    return 'reason' in result ? result.reason : 'valid';
   };
 
   it('routes first: BadPath and MethodNotAllowed before any header', () => {
@@ -104,14 +141,25 @@ describe('the order of the checks', () => {
   });
 
   it('then DuplicateHeaders, then BadMessageId', () => {
-    const head = { method: 'POST', path: '/3/device/ab', headers: { 'apns-id': 'bad' }, rawHeaders: ['apns-topic', 'a', 'APNS-TOPIC', 'b', 'apns-id', 'bad'] };
+    const head = {
+      method: 'POST',
+      path: '/3/device/ab',
+      headers: { 'apns-id': 'bad' },
+      rawHeaders: ['apns-topic', 'a', 'APNS-TOPIC', 'b', 'apns-id', 'bad'],
+    };
     expect(checkRequestHeaders(head)?.reason).toBe('DuplicateHeaders');
     expect(checkRequestHeaders({ ...head, rawHeaders: undefined })?.reason).toBe('BadMessageId');
     expect(checkRequestHeaders({ ...head, headers: { 'apns-topic': ['a', 'b'] }, rawHeaders: undefined })?.reason).toBe('DuplicateHeaders');
   });
 
   it('then push type, topic, priority, expiration, collapse id, token, payload: the first failure answers', () => {
-    const all = { 'apns-push-type': 'nope', 'apns-topic': 'com.other', 'apns-priority': '3', 'apns-expiration': 'x', 'apns-collapse-id': 'c'.repeat(65) };
+    const all = {
+      'apns-push-type': 'nope',
+      'apns-topic': 'com.other',
+      'apns-priority': '3',
+      'apns-expiration': 'x',
+      'apns-collapse-id': 'c'.repeat(65),
+    };
     const expected = ['InvalidPushType', 'BadTopic', 'BadPriority', 'BadExpirationDate', 'BadCollapseId', 'BadDeviceToken', 'PayloadEmpty'];
     const headers: Record<string, string> = { ...all };
     const seen: string[] = [];
@@ -160,14 +208,28 @@ describe('the order of the checks', () => {
   });
 
   it('a valid request reads as the notification, with the type the topic implies', () => {
-    const result = validateDeviceRequest({ headers: { 'apns-topic': 'com.x.voip' }, token: token.toUpperCase(), payload: Buffer.from('{}'), payloadLength: 2 }, certificate);
-    expect(result).toMatchObject({ token, topic: 'com.x.voip', bundle: 'com.x', pushType: 'voip', pushTypeGiven: false, priority: 10, expiration: null });
+    const result = validateDeviceRequest(
+      { headers: { 'apns-topic': 'com.x.voip' }, token: token.toUpperCase(), payload: Buffer.from('{}'), payloadLength: 2 },
+      certificate,
+    );
+    expect(result).toMatchObject({
+      token,
+      topic: 'com.x.voip',
+      bundle: 'com.x',
+      pushType: 'voip',
+      pushTypeGiven: false,
+      priority: 10,
+      expiration: null,
+    });
   });
 });
 
 describe('broadcast checks', () => {
   it('channel configs and ids', () => {
-    expect(checkChannelConfig(Buffer.from('{"message-storage-policy":0,"push-type":"LiveActivity"}'))).toEqual({ 'message-storage-policy': 0, 'push-type': 'LiveActivity' });
+    expect(checkChannelConfig(Buffer.from('{"message-storage-policy":0,"push-type":"LiveActivity"}'))).toEqual({
+      'message-storage-policy': 0,
+      'push-type': 'LiveActivity',
+    });
     expect((checkChannelConfig(Buffer.from('{"message-storage-policy":0}')) as Http2Rejection).reason).toBe('MissingPushType');
     expect((checkChannelConfig(Buffer.alloc(0)) as Http2Rejection).reason).toBe('BadRequestPayload');
     const id = Buffer.alloc(16, 1).toString('base64');
@@ -180,14 +242,21 @@ describe('broadcast checks', () => {
 describe('provider tokens', () => {
   it('a token made by signProviderToken reads back and verifies with the public key only', async () => {
     const pair = generateSigningKeyPair();
-    const jwt = await signProviderToken({ teamId: 'TEAM000001', keyId: 'KEY0000001', privateKey: pair.privateKey, issuedAt: 1_700_000_000 });
+    const jwt = await signProviderToken({
+      teamId: 'TEAM000001',
+      keyId: 'KEY0000001',
+      privateKey: pair.privateKey,
+      issuedAt: 1_700_000_000,
+    });
     expect(readProviderToken(`bearer ${jwt}`)).toEqual({ jwt, keyId: 'KEY0000001', teamId: 'TEAM000001', issuedAt: 1_700_000_000 });
     expect(await verifyProviderTokenSignature(jwt, createPublicKey(pair.publicKey))).toBe(true);
     expect(await verifyProviderTokenSignature(jwt, createPublicKey(generateSigningKeyPair().publicKey))).toBe(false);
   });
 
   it('ES256 only: an ES384 or HS256 token is refused before any key is looked up', async () => {
-    const hs = await new SignJWT({ iss: 'TEAM000001', iat: 1 }).setProtectedHeader({ alg: 'HS256', kid: 'KEY0000001' }).sign(new Uint8Array(32));
+    const hs = await new SignJWT({ iss: 'TEAM000001', iat: 1 })
+      .setProtectedHeader({ alg: 'HS256', kid: 'KEY0000001' })
+      .sign(new Uint8Array(32));
     expect((readProviderToken(`bearer ${hs}`) as Http2Rejection).reason).toBe('InvalidProviderToken');
     const pair = generateSigningKeyPair();
     const es256 = await importPKCS8(pair.privateKey, 'ES256');

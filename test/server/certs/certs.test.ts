@@ -100,7 +100,7 @@ describe('state directory', () => {
     expect(serverCert.checkHost('gateway.sandbox.push.apple.com')).toBe('gateway.sandbox.push.apple.com');
   });
 
-  it('passes OpenSSL\'s strict verification (Python 3.13\'s default): key identifiers, issuer name byte for byte', async () => {
+  it("passes OpenSSL's strict verification (Python 3.13's default): key identifiers, issuer name byte for byte", async () => {
     expect(state.createdCa).toBe(true);
     const strict = await run(OPENSSL, ['verify', '-x509_strict', '-CAfile', state.ca.certPath, join(state.dir, 'server.pem')]);
     expect(strict.code, strict.stdout + strict.stderr).toBe(0);
@@ -268,13 +268,21 @@ describe('providerIdentity', () => {
     });
   });
 
-  it('a certificate for both environments (Apple\'s later ones) has no single environment', async () => {
+  it("a certificate for both environments (Apple's later ones) has no single environment", async () => {
     // Built by hand: both environment extensions, and the topics sequence wrapped in one more
     // OCTET STRING as some tools write it.
     const utf8 = (text: string) => der(0x0c, Buffer.from(text, 'utf8'));
     const topics = der(
       0x04,
-      der(0x30, utf8(TOPIC), der(0x30, utf8('app')), utf8(`${TOPIC}.voip`), der(0x30, utf8('voip')), utf8(`${TOPIC}.complication`), der(0x30, utf8('complication'))),
+      der(
+        0x30,
+        utf8(TOPIC),
+        der(0x30, utf8('app')),
+        utf8(`${TOPIC}.voip`),
+        der(0x30, utf8('voip')),
+        utf8(`${TOPIC}.complication`),
+        der(0x30, utf8('complication')),
+      ),
     );
     const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
     const cert = await X509CertificateGenerator.createSelfSigned(
@@ -317,7 +325,9 @@ describe('providerIdentity', () => {
 describe('options are checked before any key is made', () => {
   it('rejects a missing topic, an unknown environment and an empty validity', async () => {
     await expect(createProviderCertificate(state.ca, { topic: '' })).rejects.toThrow(TypeError);
-    await expect(createProviderCertificate(state.ca, { topic: TOPIC, environment: 'staging' as never })).rejects.toThrow(/development or production/);
+    await expect(createProviderCertificate(state.ca, { topic: TOPIC, environment: 'staging' as never })).rejects.toThrow(
+      /development or production/,
+    );
     const now = new Date();
     await expect(createProviderCertificate(state.ca, { topic: TOPIC, notBefore: now, notAfter: now })).rejects.toThrow(RangeError);
     await expect(writeProviderBundle(join(work, 'never'), development, state.ca, { passphrase: '' })).rejects.toThrow(RangeError);
@@ -325,7 +335,7 @@ describe('options are checked before any key is made', () => {
   });
 });
 
-describe('provider bundle and the seed\'s openssl step', () => {
+describe("provider bundle and the seed's openssl step", () => {
   let bundleDir: string;
   let paths: Awaited<ReturnType<typeof writeProviderBundle>>;
 
@@ -349,7 +359,7 @@ describe('provider bundle and the seed\'s openssl step', () => {
     expect(mode(paths.p12)).toBe(0o600);
   });
 
-  it('converts with the seed\'s command verbatim, the passphrase typed at the prompt, and the .pem connects', async () => {
+  it("converts with the seed's command verbatim, the passphrase typed at the prompt, and the .pem connects", async () => {
     const converted = await run(OPENSSL, SEED_PKCS12_STEP, { cwd: bundleDir, input: 'apns-mock\n', detached: true });
     expect(converted.code, converted.stderr).toBe(0);
     const pem = await readFile(join(bundleDir, 'apple_push_notification_production.pem'), 'utf8');
@@ -371,14 +381,20 @@ describe('provider bundle and the seed\'s openssl step', () => {
     expect(text).not.toMatch(/RC2|3DES|40-bit/i);
   });
 
-  it('--passphrase sets the .p12\'s: -passin with it converts, a wrong one does not', async () => {
+  it("--passphrase sets the .p12's: -passin with it converts, a wrong one does not", async () => {
     const named = await writeProviderBundle(bundleDir, production, state.ca, { passphrase: 's3cret', baseName: 'prod' });
     expect(named.cert).toBe(join(bundleDir, 'prod-cert.pem'));
     expect(named.key).toBe(join(bundleDir, 'prod-key.pem'));
     expect(named.p12).toBe(join(bundleDir, 'prod.p12'));
-    const wrong = await run(OPENSSL, ['pkcs12', '-in', 'prod.p12', '-out', 'wrong.pem', '-nodes', '-clcerts', '-passin', 'pass:apns-mock'], { cwd: bundleDir });
+    const wrong = await run(
+      OPENSSL,
+      ['pkcs12', '-in', 'prod.p12', '-out', 'wrong.pem', '-nodes', '-clcerts', '-passin', 'pass:apns-mock'],
+      { cwd: bundleDir },
+    );
     expect(wrong.code).not.toBe(0);
-    const right = await run(OPENSSL, ['pkcs12', '-in', 'prod.p12', '-out', 'prod.pem', '-nodes', '-clcerts', '-passin', 'pass:s3cret'], { cwd: bundleDir });
+    const right = await run(OPENSSL, ['pkcs12', '-in', 'prod.p12', '-out', 'prod.pem', '-nodes', '-clcerts', '-passin', 'pass:s3cret'], {
+      cwd: bundleDir,
+    });
     expect(right.code, right.stderr).toBe(0);
     const pem = await readFile(join(bundleDir, 'prod.pem'), 'utf8');
     const result = await handshake(server.port, { cert: pem, key: pem, ca: state.ca.cert, servername: 'localhost' });
@@ -404,9 +420,13 @@ describe('apns-mock certs', () => {
       ...(await readdir(join(root, 'server', 'certs'))).map((name) => `server/certs/${name}`),
     ];
     const built = existsSync(cli) ? statSync(cli).mtimeMs : 0;
-    const builtCerts = existsSync(join(root, 'dist/server/certs/index.js')) ? statSync(join(root, 'dist/server/certs/index.js')).mtimeMs : 0;
+    const builtCerts = existsSync(join(root, 'dist/server/certs/index.js'))
+      ? statSync(join(root, 'dist/server/certs/index.js')).mtimeMs
+      : 0;
     if (sources.some((source) => statSync(join(root, source)).mtimeMs > Math.min(built, builtCerts))) {
-      await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { cwd: root });
+      await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], {
+        cwd: root,
+      });
     }
     expect(existsSync(cli)).toBe(true);
     cwd = join(work, 'cli');
@@ -415,7 +435,7 @@ describe('apns-mock certs', () => {
 
   const apnsMock = (...args: string[]) => run(process.execPath, [cli, ...args], { cwd });
 
-  it('writes the files, signed by the state directory\'s CA, and says how to convert the .p12', async () => {
+  it("writes the files, signed by the state directory's CA, and says how to convert the .p12", async () => {
     const result = await apnsMock('certs', '--topic', 'com.example.cli', '--out', 'out', '--state', state.dir);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('passphrase: apns-mock');
@@ -433,8 +453,20 @@ describe('apns-mock certs', () => {
 
   it('--json prints exactly one line with the paths and the passphrase', async () => {
     const result = await apnsMock(
-      'certs', '--topic', 'com.example.cli', '--env', 'production', '--extra-topic', 'com.example.cli.voip',
-      '--out', 'json-out', '--passphrase', 's3cret', '--state', state.dir, '--json',
+      'certs',
+      '--topic',
+      'com.example.cli',
+      '--env',
+      'production',
+      '--extra-topic',
+      'com.example.cli.voip',
+      '--out',
+      'json-out',
+      '--passphrase',
+      's3cret',
+      '--state',
+      state.dir,
+      '--json',
     );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.endsWith('\n')).toBe(true);
@@ -452,7 +484,11 @@ describe('apns-mock certs', () => {
     const result2 = await handshake(server.port, { cert, key, ca: await readFile(printed.ca, 'utf8'), servername: 'localhost' });
     expect(result2.ok).toBe(true);
     if (result2.ok) {
-      expect(result2.identity).toMatchObject({ topic: 'com.example.cli', topics: ['com.example.cli', 'com.example.cli.voip'], environment: 'production' });
+      expect(result2.identity).toMatchObject({
+        topic: 'com.example.cli',
+        topics: ['com.example.cli', 'com.example.cli.voip'],
+        environment: 'production',
+      });
     }
   });
 

@@ -87,7 +87,7 @@ describe('channels', () => {
     expectReason(await manage({ method: 'GET', headers: { 'apns-channel-id': Buffer.alloc(8).toString('base64') } }), 'BadChannelId');
   });
 
-  it('CannotCreateChannelConfig past the app\'s channel limit', async () => {
+  it("CannotCreateChannelConfig past the app's channel limit", async () => {
     const bundle = 'com.example.full';
     for (let i = 0; i < 10; i++) await create(bundle);
     expectReason(await manage({ method: 'POST', body: CREATE }, bundle), 'CannotCreateChannelConfig');
@@ -102,9 +102,17 @@ describe('channels', () => {
     const token = await open(sim);
     sessions.push(token);
     const authorization = await bearer(key);
-    const mine = await send(token, { method: 'POST', path: '/1/apps/com.example.token/channels', headers: { authorization }, body: CREATE });
+    const mine = await send(token, {
+      method: 'POST',
+      path: '/1/apps/com.example.token/channels',
+      headers: { authorization },
+      body: CREATE,
+    });
     expect(mine.status).toBe(201);
-    expectReason(await send(token, { method: 'POST', path: `/1/apps/${APP}/channels`, headers: { authorization }, body: CREATE }), 'TopicMismatch');
+    expectReason(
+      await send(token, { method: 'POST', path: `/1/apps/${APP}/channels`, headers: { authorization }, body: CREATE }),
+      'TopicMismatch',
+    );
   });
 
   it('channels are per environment', async () => {

@@ -23,7 +23,13 @@ describe('the key store', () => {
     const state = await tempDir();
     const first = await KeyStore.open(state);
     const made = await first.create('TEAM000001', 'KEY0000001', { environments: 'production', topics: ['com.x'] });
-    expect(made).toMatchObject({ teamId: 'TEAM000001', keyId: 'KEY0000001', environments: ['production'], topics: ['com.x'], revoked: false });
+    expect(made).toMatchObject({
+      teamId: 'TEAM000001',
+      keyId: 'KEY0000001',
+      environments: ['production'],
+      topics: ['com.x'],
+      revoked: false,
+    });
     expect(createPrivateKey(made.privateKey).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     const second = await KeyStore.open(state);
     expect(second.list().map((k) => k.keyId)).toEqual(['KEY0000001']);
@@ -76,7 +82,11 @@ describe('the key store', () => {
       const listed = (await (await fetch(`${sim.controlUrl}/keys`)).json()) as Record<string, unknown>[];
       expect(listed.map((k) => k.keyId)).toEqual(['KEYCONTROL']);
       expect(JSON.stringify(listed)).not.toContain('PRIVATE KEY');
-      const bad = await fetch(`${sim.controlUrl}/keys`, { method: 'POST', headers: json, body: JSON.stringify({ teamId: 'T', keyId: 'K' }) });
+      const bad = await fetch(`${sim.controlUrl}/keys`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ teamId: 'T', keyId: 'K' }),
+      });
       expect(bad.status).toBe(400);
       expect((await fetch(`${sim.controlUrl}/keys/KEYCONTROL`, { method: 'DELETE' })).status).toBe(200);
       expect((await fetch(`${sim.controlUrl}/keys/KEYCONTROL`, { method: 'DELETE' })).status).toBe(404);
@@ -89,7 +99,18 @@ describe('the key store', () => {
 describe('apns-mock keys', () => {
   it('--json writes AuthKey_<KEYID>.p8 (PKCS#8 P-256, mode 0600), registers it and prints the paths', async () => {
     const dir = await tempDir();
-    const result = await runCli(['keys', '--team', 'TEAM000001', '--key-id', 'KEY0000001', '--out', join(dir, 'out'), '--state', join(dir, 'state'), '--json']);
+    const result = await runCli([
+      'keys',
+      '--team',
+      'TEAM000001',
+      '--key-id',
+      'KEY0000001',
+      '--out',
+      join(dir, 'out'),
+      '--state',
+      join(dir, 'state'),
+      '--json',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.stdout) as { key: string; keyId: string; teamId: string };
@@ -108,7 +129,20 @@ describe('apns-mock keys', () => {
     const state = join(dir, 'state');
     const sim = await startSimulator({ state });
     try {
-      const result = await runCli(['keys', '--team', 'TEAM000001', '--key-id', 'KEY0000002', '--env', 'development', '--out', join(dir, 'out'), '--state', state, '--token']);
+      const result = await runCli([
+        'keys',
+        '--team',
+        'TEAM000001',
+        '--key-id',
+        'KEY0000002',
+        '--env',
+        'development',
+        '--out',
+        join(dir, 'out'),
+        '--state',
+        state,
+        '--token',
+      ]);
       expect(result.code).toBe(0);
       const jwt = result.stdout.trim();
       expect(jwt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -123,7 +157,17 @@ describe('apns-mock keys', () => {
 
   it('says what to do next in text, with a curl command', async () => {
     const dir = await tempDir();
-    const result = await runCli(['keys', '--team', 'TEAM000001', '--key-id', 'KEY0000003', '--out', join(dir, 'out'), '--state', join(dir, 'state')]);
+    const result = await runCli([
+      'keys',
+      '--team',
+      'TEAM000001',
+      '--key-id',
+      'KEY0000003',
+      '--out',
+      join(dir, 'out'),
+      '--state',
+      join(dir, 'state'),
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('AuthKey_KEY0000003.p8');
     expect(result.stdout).toMatch(/curl --http2 --cacert \S+ca\.pem -H "authorization: bearer [\w-]+\.[\w-]+\.[\w-]+"/);
@@ -161,5 +205,3 @@ describe('apns-mock keys', () => {
     }
   });
 });
-
-

@@ -2,7 +2,14 @@ import type { ClientHttp2Session } from 'node:http2';
 import { once } from 'node:events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEVICE_REASONS, http2StatusOf, type Http2Reason } from '../../../protocol/http2/index.js';
-import { createCertificateAuthority, createProviderCertificate, startSimulator, type PemPair, type Simulator, type SigningKey } from '../../../server/index.js';
+import {
+  createCertificateAuthority,
+  createProviderCertificate,
+  startSimulator,
+  type PemPair,
+  type Simulator,
+  type SigningKey,
+} from '../../../server/index.js';
 import { ALERT, OTHER_TOKEN, TOKEN, bearer, close, nowSeconds, open, send, type Reply, type Send } from './support.js';
 
 // Every reason of Apple's table (docs/protocol/http2.md, Response), each earned by a request that
@@ -32,7 +39,10 @@ function expectReason(reply: Reply, reason: Http2Reason): void {
 let cert: ClientHttp2Session;
 const viaCert = (request: Send) => send(cert, { ...request, headers: { 'apns-topic': 'com.example.app', ...request.headers } });
 const viaToken = async (request: Send, signing: SigningKey = key, s?: ClientHttp2Session) =>
-  send(s ?? (await session()), { ...request, headers: { 'apns-topic': 'com.example.app', authorization: await bearer(signing), ...request.headers } });
+  send(s ?? (await session()), {
+    ...request,
+    headers: { 'apns-topic': 'com.example.app', authorization: await bearer(signing), ...request.headers },
+  });
 
 beforeAll(async () => {
   sim = await startSimulator({ http2: { tokenUpdateIntervalMs: 60_000 } });
@@ -139,7 +149,10 @@ describe('403', () => {
   it('BadCertificate: a client certificate from another CA', async () => {
     const strangerCa = await createCertificateAuthority();
     const stranger: PemPair = await createProviderCertificate(strangerCa, { topic: 'com.example.app', keyType: 'ec' });
-    expectReason(await send(await session({ cert: stranger }), { headers: { 'apns-topic': 'com.example.app' }, body: ALERT }), 'BadCertificate');
+    expectReason(
+      await send(await session({ cert: stranger }), { headers: { 'apns-topic': 'com.example.app' }, body: ALERT }),
+      'BadCertificate',
+    );
   });
 
   it('BadCertificateEnvironment: a production certificate on the development API', async () => {
@@ -148,7 +161,10 @@ describe('403', () => {
   });
 
   it('ExpiredProviderToken: iat more than an hour ago', async () => {
-    const reply = await send(await session(), { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key, nowSeconds() - 3601) }, body: ALERT });
+    const reply = await send(await session(), {
+      headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key, nowSeconds() - 3601) },
+      body: ALERT,
+    });
     expectReason(reply, 'ExpiredProviderToken');
   });
 
@@ -159,7 +175,10 @@ describe('403', () => {
   });
 
   it('InvalidProviderToken: not a JWT', async () => {
-    expectReason(await send(await session(), { headers: { 'apns-topic': 'com.example.app', authorization: 'bearer not.a-jwt' }, body: ALERT }), 'InvalidProviderToken');
+    expectReason(
+      await send(await session(), { headers: { 'apns-topic': 'com.example.app', authorization: 'bearer not.a-jwt' }, body: ALERT }),
+      'InvalidProviderToken',
+    );
   });
 
   it('MissingProviderToken: no certificate and no authorization header', async () => {
@@ -221,8 +240,14 @@ describe('404, 405, 410, 413', () => {
 describe('429, 500, 503', () => {
   it('TooManyProviderTokenUpdates: a second token on a connection within the update interval', async () => {
     const s = await session();
-    expect((await send(s, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key, nowSeconds() - 10) }, body: ALERT })).status).toBe(200);
-    expectReason(await send(s, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key, nowSeconds()) }, body: ALERT }), 'TooManyProviderTokenUpdates');
+    expect(
+      (await send(s, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key, nowSeconds() - 10) }, body: ALERT }))
+        .status,
+    ).toBe(200);
+    expectReason(
+      await send(s, { headers: { 'apns-topic': 'com.example.app', authorization: await bearer(key, nowSeconds()) }, body: ALERT }),
+      'TooManyProviderTokenUpdates',
+    );
   });
 
   it('TooManyRequests: more notifications to one token than a rate rule allows', async () => {

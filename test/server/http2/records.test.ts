@@ -31,7 +31,14 @@ describe('an HTTP/2 record', () => {
   it('has the shape of every record, with the request and response in `http2`', async () => {
     const id = '8f3a2b1c-0d4e-4f50-9a6b-7c8d9e0f1a2b';
     const reply = await send(s, {
-      headers: { 'apns-id': id, 'apns-topic': 'com.example.app', 'apns-priority': '5', 'apns-expiration': '1700000000', 'apns-collapse-id': 'score', 'apns-push-type': 'alert' },
+      headers: {
+        'apns-id': id,
+        'apns-topic': 'com.example.app',
+        'apns-priority': '5',
+        'apns-expiration': '1700000000',
+        'apns-collapse-id': 'score',
+        'apns-push-type': 'alert',
+      },
       body: ALERT,
     });
     expect(reply.status).toBe(200);
@@ -76,7 +83,7 @@ describe('an HTTP/2 record', () => {
     });
   });
 
-  it('of a rejection: HTTP status, Apple\'s reason as statusName, the words in reason', async () => {
+  it("of a rejection: HTTP status, Apple's reason as statusName, the words in reason", async () => {
     await send(s, { headers: { 'apns-priority': '2' }, body: ALERT });
     const [record] = sim.records();
     expect(record).toMatchObject({ outcome: 'rejected', status: 400, statusName: 'BadPriority' });
@@ -104,7 +111,10 @@ describe('an HTTP/2 record', () => {
   });
 
   it('is not made for channel management, which is not a notification', async () => {
-    const created = await send(s, { path: '/1/apps/com.example.app/channels', body: { 'message-storage-policy': 0, 'push-type': 'LiveActivity' } });
+    const created = await send(s, {
+      path: '/1/apps/com.example.app/channels',
+      body: { 'message-storage-policy': 0, 'push-type': 'LiveActivity' },
+    });
     expect(created.status).toBe(201);
     expect((await send(s, { path: '/1/apps/com.example.app/channels', body: 'x' })).status).toBe(400);
     expect(sim.records()).toEqual([]);
@@ -112,7 +122,7 @@ describe('an HTTP/2 record', () => {
 });
 
 describe('finding HTTP/2 records', () => {
-  it('by protocol, apns-id and the notification\'s own topic, in the library and the control API', async () => {
+  it("by protocol, apns-id and the notification's own topic, in the library and the control API", async () => {
     const id = '00000000-0000-4000-8000-0000000000aa';
     await send(s, { headers: { 'apns-id': id }, body: ALERT });
     await send(s, { headers: { 'apns-topic': 'com.example.app.voip', 'apns-push-type': 'voip' }, body: ALERT });
@@ -120,7 +130,9 @@ describe('finding HTTP/2 records', () => {
     expect(sim.records({ protocol: 'binary' })).toHaveLength(0);
     expect(sim.records({ apnsId: id }).map((r) => r.http2!.apnsId)).toEqual([id]);
     expect(sim.records({ topic: 'com.example.app.voip' }).map((r) => r.http2!.pushType)).toEqual(['voip']);
-    const viaControl = (await (await fetch(`${sim.controlUrl}/records?protocol=http2&apnsId=${id}`)).json()) as { http2: { apnsId: string } }[];
+    const viaControl = (await (await fetch(`${sim.controlUrl}/records?protocol=http2&apnsId=${id}`)).json()) as {
+      http2: { apnsId: string };
+    }[];
     expect(viaControl.map((r) => r.http2.apnsId)).toEqual([id]);
     const refused = await fetch(`${sim.controlUrl}/records?protocol=spdy`);
     expect(refused.status).toBe(400);
@@ -131,7 +143,10 @@ describe('finding HTTP/2 records', () => {
     const [record] = await sim.waitFor({ protocol: 'http2' });
     await new Promise((resolve) => setImmediate(resolve));
     sim.recorder.flush();
-    const lines = readFileSync(join(dir, 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, 'records.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.find((l) => l.seq === record.seq)).toEqual(record);
   });
 });
@@ -143,7 +158,17 @@ describe('connections', () => {
     await send(fresh, { headers: { 'apns-priority': '4' }, body: ALERT });
     const [record] = sim.records();
     const summary = sim.http2!.connections().find((c) => c.id === record.connectionId)!;
-    expect(summary).toMatchObject({ protocol: 'http2', auth: 'certificate', topic: 'com.example.app', requests: 2, notifications: 1, accepted: 1, rejected: 1, discarded: 0, state: 'open' });
+    expect(summary).toMatchObject({
+      protocol: 'http2',
+      auth: 'certificate',
+      topic: 'com.example.app',
+      requests: 2,
+      notifications: 1,
+      accepted: 1,
+      rejected: 1,
+      discarded: 0,
+      state: 'open',
+    });
     const closed = once(sim.http2!, 'disconnect');
     fresh.close();
     const [gone] = (await closed) as [{ id: number; state: string }];

@@ -55,7 +55,11 @@ export interface Send {
 /** One request; resolves with the response, rejects when the stream is reset or refused. */
 export function send(session: ClientHttp2Session, request: Send = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': request.method ?? 'POST', ':path': request.path ?? `/3/device/${TOKEN}`, ...request.headers });
+    const stream = session.request({
+      ':method': request.method ?? 'POST',
+      ':path': request.path ?? `/3/device/${TOKEN}`,
+      ...request.headers,
+    });
     let status = 0;
     let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
@@ -70,7 +74,7 @@ export function send(session: ClientHttp2Session, request: Send = {}): Promise<R
         return;
       }
       const body = Buffer.concat(chunks).toString('utf8');
-      let json: Record<string, unknown> | null = null;
+      let json: Record<string, unknown> | null;
       try {
         json = body === '' ? null : (JSON.parse(body) as Record<string, unknown>);
       } catch {
@@ -80,9 +84,15 @@ export function send(session: ClientHttp2Session, request: Send = {}): Promise<R
     });
     stream.on('error', reject);
     stream.on('close', () => {
-      if (status === 0) reject(Object.assign(new Error(`stream closed without a response (code ${stream.rstCode})`), { rstCode: stream.rstCode }));
+      if (status === 0)
+        reject(Object.assign(new Error(`stream closed without a response (code ${stream.rstCode})`), { rstCode: stream.rstCode }));
     });
-    const body = request.body === undefined ? undefined : typeof request.body === 'string' || Buffer.isBuffer(request.body) ? request.body : JSON.stringify(request.body);
+    const body =
+      request.body === undefined
+        ? undefined
+        : typeof request.body === 'string' || Buffer.isBuffer(request.body)
+          ? request.body
+          : JSON.stringify(request.body);
     stream.end(body);
   });
 }

@@ -43,7 +43,8 @@ async function openStream(url: string, headers: Record<string, string> = {}): Pr
     for (;;) {
       const found = events.filter((e) => e.event === event);
       if (found.length >= count) return found;
-      if (Date.now() > deadline) throw new Error(`waited for ${count} '${event}' event(s); got ${JSON.stringify(events.map((e) => e.event))}`);
+      if (Date.now() > deadline)
+        throw new Error(`waited for ${count} '${event}' event(s); got ${JSON.stringify(events.map((e) => e.event))}`);
       await new Promise<void>((resolve) => {
         waiters.push(resolve);
         setTimeout(resolve, 100);
@@ -127,7 +128,9 @@ describe('the control API for the inspector', () => {
     expect(records.map((r) => r.id)).toEqual(records.map((r) => String(r.record.seq)));
     expect(records[0].record).toEqual(sim.records()[0]);
 
-    const connection = (await stream.next('connection', 2)).map((e) => JSON.parse(e.data) as { event: string; at: string; connection: { id: number; state: string; protocol: string } });
+    const connection = (await stream.next('connection', 2)).map(
+      (e) => JSON.parse(e.data) as { event: string; at: string; connection: { id: number; state: string; protocol: string } },
+    );
     expect(connection.map((c) => c.event)).toEqual(['connect', 'disconnect']);
     expect(connection[0].connection.id).toBe(records[0].record.connectionId);
     expect(connection[0].connection.protocol).toBe('binary');
@@ -201,8 +204,9 @@ describe('the inspector behind a control token', () => {
   });
 });
 
-describe('the page\'s event-stream parser', () => {
-  const STREAM = 'retry: 2500\r\n: a comment\r\nid: 7\r\nevent: record\r\ndata: {"a":1}\r\n\r\nevent: clear\rdata: one\rdata: two\r\rdata:no space\n\nevent: empty\n\n';
+describe("the page's event-stream parser", () => {
+  const STREAM =
+    'retry: 2500\r\n: a comment\r\nid: 7\r\nevent: record\r\ndata: {"a":1}\r\n\r\nevent: clear\rdata: one\rdata: two\r\rdata:no space\n\nevent: empty\n\n';
   const EXPECTED: ServerEvent[] = [
     { event: 'record', data: '{"a":1}', id: '7' },
     { event: 'clear', data: 'one\ntwo', id: '7' },

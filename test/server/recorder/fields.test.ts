@@ -74,7 +74,14 @@ function recorded(): Recorder {
   });
   recorder.push({ connection: binary, command: 1, bytes: Buffer.from('01', 'hex'), outcome: 'incomplete' });
   // A sender's flush marker, and a payload that is not JSON.
-  recorder.push({ connection: binary, command: 1, bytes: Buffer.from('01000000000000000000000000', 'hex'), outcome: 'rejected', status: 2, marker: true });
+  recorder.push({
+    connection: binary,
+    command: 1,
+    bytes: Buffer.from('01000000000000000000000000', 'hex'),
+    outcome: 'rejected',
+    status: 2,
+    marker: true,
+  });
   const text = Buffer.from('plain text');
   recorder.push({ connection: binary, command: 0, bytes: text, token: Buffer.alloc(32, 0xef), payload: text, outcome: 'accepted' });
   return recorder;

@@ -21,7 +21,12 @@ afterAll(async () => {
 const linesOf = async (path: string): Promise<NotificationRecord[]> => {
   const text = await readFile(path, 'utf8');
   expect(text === '' || text.endsWith('\n')).toBe(true);
-  return text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as NotificationRecord);
+  return text === ''
+    ? []
+    : text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as NotificationRecord);
 };
 
 describe('startSimulator({ record: file })', () => {
@@ -30,8 +35,13 @@ describe('startSimulator({ record: file })', () => {
     const sim = await startSimulator({ record: path, controlPort: false });
     let records: NotificationRecord[];
     try {
-      const frame = (identifier: number, payload: object | string = { aps: { alert: `n${identifier}` } }) => encodeNotification({ token: TOKEN, payload, identifier }, 2);
-      await sendFrames(sim.ports.gateway, sim.credentials, Buffer.concat([frame(1), frame(2), encodeEnhanced({ token: TOKEN, payload: '', identifier: 3 }), frame(4)]));
+      const frame = (identifier: number, payload: object | string = { aps: { alert: `n${identifier}` } }) =>
+        encodeNotification({ token: TOKEN, payload, identifier }, 2);
+      await sendFrames(
+        sim.ports.gateway,
+        sim.credentials,
+        Buffer.concat([frame(1), frame(2), encodeEnhanced({ token: TOKEN, payload: '', identifier: 3 }), frame(4)]),
+      );
       records = await sim.waitFor({}, { count: 4 });
       expect(sim.recorder.jsonlPath).toBe(path);
     } finally {
@@ -52,7 +62,12 @@ describe('startSimulator({ record: file })', () => {
     await writeFile(path, '{"earlier":true}\n');
     const sim = await startSimulator({ record: path, controlPort: false });
     try {
-      await sendFrames(sim.ports.gateway, sim.credentials, encodeNotification({ token: TOKEN, payload: { aps: {} }, identifier: 9 }, 2), 200);
+      await sendFrames(
+        sim.ports.gateway,
+        sim.credentials,
+        encodeNotification({ token: TOKEN, payload: { aps: {} }, identifier: 9 }, 2),
+        200,
+      );
       await sim.waitFor({ identifier: 9 });
     } finally {
       await sim.close();
@@ -66,7 +81,13 @@ describe('startSimulator({ record: file })', () => {
 });
 
 describe('Recorder JSONL sink', () => {
-  const connection: ConnectionInfo = { id: 1, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };
+  const connection: ConnectionInfo = {
+    id: 1,
+    protocol: 'binary',
+    peer: '127.0.0.1:1',
+    topic: 'com.example.app',
+    environment: 'development',
+  };
   const add = (recorder: Recorder, identifier: number) =>
     recorder.add({ connection, command: 2, identifier, bytes: Buffer.from(`frame ${identifier}`), outcome: 'accepted' });
 
@@ -88,7 +109,12 @@ describe('Recorder JSONL sink', () => {
     add(recorder, 2);
     expect(readFileSync(path, 'utf8')).toBe('');
     recorder.close();
-    expect(readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).identifier)).toEqual([1, 2]);
+    expect(
+      readFileSync(path, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).identifier),
+    ).toEqual([1, 2]);
     add(recorder, 3);
     await new Promise((resolve) => setImmediate(resolve));
     expect((await linesOf(path)).map((r) => r.identifier)).toEqual([1, 2]);
@@ -107,7 +133,13 @@ describe('Recorder JSONL sink', () => {
 });
 
 describe('a record file that fails never stops the simulator (issue 12, rows 4, 8, 9)', () => {
-  const connection: ConnectionInfo = { id: 1, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };
+  const connection: ConnectionInfo = {
+    id: 1,
+    protocol: 'binary',
+    peer: '127.0.0.1:1',
+    topic: 'com.example.app',
+    environment: 'development',
+  };
   const add = (recorder: Recorder, identifier: number) =>
     recorder.add({ connection, command: 2, identifier, bytes: Buffer.from(`frame ${identifier}`), outcome: 'accepted' });
   const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -133,7 +165,12 @@ describe('a record file that fails never stops the simulator (issue 12, rows 4, 
     try {
       const failed = new Promise<SinkState>((resolve) => sim.recorder.once('sinkFailed', resolve));
       for (let round = 1; round <= 3; round++) {
-        await sendFrames(sim.ports.gateway, sim.credentials, encodeNotification({ token: TOKEN, payload: { aps: {} }, identifier: round }, 2), 100);
+        await sendFrames(
+          sim.ports.gateway,
+          sim.credentials,
+          encodeNotification({ token: TOKEN, payload: { aps: {} }, identifier: round }, 2),
+          100,
+        );
         await sim.waitFor({ identifier: round });
       }
       expect((await failed).error).toMatch(/^ENOSPC/);
@@ -170,7 +207,9 @@ describe('a record file that fails never stops the simulator (issue 12, rows 4, 
 
   it('a record file that cannot be opened: one readable error, no stack needed', () => {
     expect(() => new Recorder({ jsonlPath: join(dir, 'no-such-dir', 'x.jsonl') })).toThrow(RecordFileError);
-    expect(() => new Recorder({ jsonlPath: join(dir, 'no-such-dir', 'x.jsonl') })).toThrow(/^cannot open the record file .*x\.jsonl: its directory does not exist$/);
+    expect(() => new Recorder({ jsonlPath: join(dir, 'no-such-dir', 'x.jsonl') })).toThrow(
+      /^cannot open the record file .*x\.jsonl: its directory does not exist$/,
+    );
   });
 
   it('whenWritten(seq) resolves once the record is handed to the OS, not before; the writes stay batched per turn', async () => {

@@ -6,20 +6,33 @@ import { Recorder, type ConnectionInfo, type RecordInput } from '../../../server
 
 const connection: ConnectionInfo = { id: 7, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };
 const token = (i: number) => Buffer.alloc(32, i & 0xff);
-const frame = (i: number, payload = `{"aps":{"alert":"n${i}"}}`) => encodeNotification({ token: token(i), payload, identifier: i, expiry: 1_900_000_000 + i, priority: 5 }, 2);
+const frame = (i: number, payload = `{"aps":{"alert":"n${i}"}}`) =>
+  encodeNotification({ token: token(i), payload, identifier: i, expiry: 1_900_000_000 + i, priority: 5 }, 2);
 
 /** A binary frame as the gateway records it: token and payload are views into the frame's bytes. */
 function input(i: number, extra: Partial<RecordInput> = {}): RecordInput {
   const bytes = frame(i);
   const { events } = FrameDecoder.decodeAll(bytes);
   const f = events[0] as DecodedFrame;
-  return { connection, command: 2, identifier: i, expiry: f.expiry, priority: 5, bytes, token: f.token, payload: f.payload, outcome: 'accepted', ...extra };
+  return {
+    connection,
+    command: 2,
+    identifier: i,
+    expiry: f.expiry,
+    priority: 5,
+    bytes,
+    token: f.token,
+    payload: f.payload,
+    outcome: 'accepted',
+    ...extra,
+  };
 }
 
 describe('Recorder storage', () => {
   it('gives back every field it was given, across growth of its columns', () => {
     const recorder = new Recorder({ maxRecords: 5000 });
-    for (let i = 1; i <= 3000; i++) recorder.push(input(i, i % 3 === 0 ? { outcome: 'rejected', status: 8, reason: `bad ${i}`, rule: 'r1' } : {}));
+    for (let i = 1; i <= 3000; i++)
+      recorder.push(input(i, i % 3 === 0 ? { outcome: 'rejected', status: 8, reason: `bad ${i}`, rule: 'r1' } : {}));
     expect(recorder.size).toBe(3000);
     const records = recorder.find();
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
@@ -85,10 +98,45 @@ describe('Recorder storage', () => {
   it('copies a token and a payload that are not within the bytes, and a body larger than a slab', () => {
     const recorder = new Recorder();
     const body = Buffer.from(JSON.stringify({ aps: { alert: 'x'.repeat(40_000) } }));
-    const http2 = { method: 'POST', path: '/3/device/aa', authority: null, headers: {}, streamId: 1, apnsId: 'id', apnsUniqueId: null, pushType: 'alert', collapseId: null, channelId: null, status: 200, reason: null, timestamp: null, auth: null, teamId: null, keyId: null } as const;
+    const http2 = {
+      method: 'POST',
+      path: '/3/device/aa',
+      authority: null,
+      headers: {},
+      streamId: 1,
+      apnsId: 'id',
+      apnsUniqueId: null,
+      pushType: 'alert',
+      collapseId: null,
+      channelId: null,
+      status: 200,
+      reason: null,
+      timestamp: null,
+      auth: null,
+      teamId: null,
+      keyId: null,
+    } as const;
     const tokenBytes = Buffer.from('ab'.repeat(32), 'hex');
-    recorder.push({ connection: { ...connection, protocol: 'http2' }, command: null, bytes: body, token: tokenBytes, payload: body, outcome: 'accepted', status: 200, topic: 'com.other.app', http2 });
-    recorder.push({ connection, command: 0, bytes: Buffer.from('0001', 'hex'), token: Buffer.from('cd', 'hex'), payload: Buffer.from('{}'), outcome: 'incomplete', reason: 'cut' });
+    recorder.push({
+      connection: { ...connection, protocol: 'http2' },
+      command: null,
+      bytes: body,
+      token: tokenBytes,
+      payload: body,
+      outcome: 'accepted',
+      status: 200,
+      topic: 'com.other.app',
+      http2,
+    });
+    recorder.push({
+      connection,
+      command: 0,
+      bytes: Buffer.from('0001', 'hex'),
+      token: Buffer.from('cd', 'hex'),
+      payload: Buffer.from('{}'),
+      outcome: 'incomplete',
+      reason: 'cut',
+    });
     body.fill(0);
     tokenBytes.fill(0);
     const [big, small] = recorder.find();
@@ -97,7 +145,14 @@ describe('Recorder storage', () => {
     expect(big.topic).toBe('com.other.app');
     expect(big.http2).toEqual(http2);
     expect(big.toJSON()).toMatchObject({ protocol: 'http2', command: null, identifier: null, expiry: null, priority: null, status: 200 });
-    expect(small.toJSON()).toMatchObject({ bytes: '0001', token: 'cd', payload: '{}', reason: 'cut', topic: 'com.example.app', outcome: 'incomplete' });
+    expect(small.toJSON()).toMatchObject({
+      bytes: '0001',
+      token: 'cd',
+      payload: '{}',
+      reason: 'cut',
+      topic: 'com.example.app',
+      outcome: 'incomplete',
+    });
   });
 
   it('keeps warnings worked out on the socket path, and works them out when read otherwise', () => {
@@ -126,7 +181,13 @@ describe('Recorder storage', () => {
     records.forEach((r, i) => {
       expect(r.bytes.equals(frame(i + 1))).toBe(true);
       expect(r.token!.equals(token(i + 1))).toBe(true);
-      expect(r.toJSON()).toMatchObject({ identifier: i + 1, expiry: 1_900_000_001 + i, priority: 5, command: 2, payloadJson: { aps: { alert: `n${i + 1}` } } });
+      expect(r.toJSON()).toMatchObject({
+        identifier: i + 1,
+        expiry: 1_900_000_001 + i,
+        priority: 5,
+        command: 2,
+        payloadJson: { aps: { alert: `n${i + 1}` } },
+      });
     });
   });
 

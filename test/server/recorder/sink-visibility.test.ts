@@ -12,7 +12,8 @@ describe('a failed record file, as the control API and the event stream tell it'
     try {
       const events = await fetch(`${sim.controlUrl}/events`, { headers: { accept: 'text/event-stream' } });
       const reader = events.body!.getReader();
-      const frames = (identifier: number) => encodeNotification({ token: TOKEN, payload: { aps: { alert: `n${identifier}` } }, identifier }, 2);
+      const frames = (identifier: number) =>
+        encodeNotification({ token: TOKEN, payload: { aps: { alert: `n${identifier}` } }, identifier }, 2);
       await sendFrames(sim.ports.gateway, sim.credentials, Buffer.concat([frames(1), frames(2)]));
       await sim.waitFor({}, { count: 2 });
 
@@ -28,7 +29,10 @@ describe('a failed record file, as the control API and the event stream tell it'
       expect(sinkEvent).not.toBeNull();
       expect(JSON.parse(sinkEvent![1])).toMatchObject({ path: '/dev/full', failed: true, error: expect.stringMatching(/^ENOSPC/) });
 
-      const stats = (await (await fetch(`${sim.controlUrl}/stats`)).json()) as { records: { total: number }; sink: { failed: boolean; error: string } };
+      const stats = (await (await fetch(`${sim.controlUrl}/stats`)).json()) as {
+        records: { total: number };
+        sink: { failed: boolean; error: string };
+      };
       expect(stats.sink).toMatchObject({ failed: true, error: expect.stringMatching(/^ENOSPC/) });
       expect(stats.records.total).toBe(2);
       await sendFrames(sim.ports.gateway, sim.credentials, frames(3));

@@ -163,7 +163,7 @@ describe('apns-mock report --records', () => {
 
   it('replaces characters XML 1.0 cannot hold and escapes markup in the JUnit file', async () => {
     const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
-    // eslint-disable-next-line no-control-regex -- none may be left
+
     expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/);
     expect(xml).toContain('[U+0001]');
     expect(xml).toContain('&lt;script&gt;');

@@ -281,6 +281,12 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
   /** A new entry, admitted (encoded) at once when there is room, else waiting its turn. */
   private take(notification: ClientNotification, command: NotificationCommand): Entry {
     const e = new Entry(++this.submitted, notification, command);
+    this.enter(e);
+    return e;
+  }
+
+  /** Admits (encodes) an entry at once when there is room, else queues it behind those waiting. */
+  private enter(e: Entry): void {
     this.unsettled++;
     if (this.waiting.length === 0 && this.held < this.bufferSize) {
       if (this.admit(e)) {
@@ -290,7 +296,6 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     } else {
       this.waiting.push(e);
     }
-    return e;
   }
 
   /** One notification of a sendMany(); false once the client is closing (the rest are not read). */
@@ -305,15 +310,7 @@ export class BinaryClient extends EventEmitter<BinaryClientEvents> {
     const e = new Entry(++this.submitted, notification, command);
     e.batch = batch;
     e.index = index;
-    this.unsettled++;
-    if (this.waiting.length === 0 && this.held < this.bufferSize) {
-      if (this.admit(e)) {
-        this.wake();
-        this.ensureRunning();
-      }
-    } else {
-      this.waiting.push(e);
-    }
+    this.enter(e);
     return true;
   }
 

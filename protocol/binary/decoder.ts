@@ -29,6 +29,8 @@ import {
  * decoder's input: valid while the sink runs; copy what you keep. `source` and the offsets
  * say where they lie, for a consumer that copies without making the views.
  */
+const emptyFrame = () => new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0);
+
 export class DecodedFrame {
   readonly kind = 'frame' as const;
   private view: Buffer | null = null;
@@ -277,26 +279,9 @@ export class FrameDecoder {
     payloadLength: number,
     itemMask: number,
   ): DecodedFrame {
-    const offset = this.consumed;
-    if (!this.reuse) {
-      return new DecodedFrame(
-        command,
-        identifier,
-        expiry,
-        priority,
-        buf,
-        start,
-        extent,
-        tokenStart,
-        tokenLength,
-        payloadStart,
-        payloadLength,
-        offset,
-        itemMask,
-      );
-    }
-    this.reused ??= new DecodedFrame(Command.Frame, 0, 0, DEFAULT_PRIORITY, EMPTY, 0, 0, 0, 0, 0, 0, 0, 0);
-    return this.reused.refill(
+    // Without `reuseFrame` each frame gets its own object, filled the same way.
+    const frame = this.reuse ? (this.reused ??= emptyFrame()) : emptyFrame();
+    return frame.refill(
       command,
       identifier,
       expiry,
@@ -308,7 +293,7 @@ export class FrameDecoder {
       tokenLength,
       payloadStart,
       payloadLength,
-      offset,
+      this.consumed,
       itemMask,
     );
   }

@@ -68,7 +68,7 @@ describe('apns-mock serve: the HTTP/2 choices as flags', () => {
     const serve = await startServe(state, ['--no-explain-header', '--bad-environment-key-reason', 'BadEnvironmentKeyInToken']);
     try {
       const ca = readFileSync(serve.facts.ca, 'utf8');
-      const session = await tokenSession(Number(serve.facts.http2), ca);
+      const session = await tokenSession(serve.facts.http2, ca);
       const answer = await post(session, {
         authorization: `bearer ${jwt}`,
         'apns-topic': 'com.example.app',
@@ -84,7 +84,7 @@ describe('apns-mock serve: the HTTP/2 choices as flags', () => {
     const defaults = await startServe(state);
     try {
       const ca = readFileSync(defaults.facts.ca, 'utf8');
-      const session = await tokenSession(Number(defaults.facts.http2), ca);
+      const session = await tokenSession(defaults.facts.http2, ca);
       const answer = await post(session, { authorization: `bearer ${jwt}`, 'apns-topic': 'com.example.app', 'apns-push-type': 'alert' });
       session.close();
       expect(answer.status).toBe(403);

@@ -36,6 +36,7 @@ export interface ServeFacts {
   gateway: number;
   feedback: number;
   control: number;
+  http2: number;
   host: string;
   ca: string;
   state: string;

@@ -21,7 +21,7 @@ import {
   wholeNumber,
   type FilterValue,
 } from './filter-values.js';
-import { alertOf, shortToken } from './table.js';
+import { alertOf, shortToken } from './words.js';
 import type { Http2RecordDetails, StoredRecord } from './record.js';
 
 export type Outcome = 'accepted' | 'rejected' | 'discarded' | 'incomplete';

@@ -1,21 +1,7 @@
 import type { NotificationRecord } from './record.js';
+import { alertOf, shortToken } from './words.js';
 
-/** The alert a person would see: `aps.alert` when it is a string, else `aps.alert.body`. */
-export function alertOf(payloadJson: unknown): string | null {
-  const aps = (payloadJson as { aps?: unknown } | null)?.aps;
-  if (aps === null || typeof aps !== 'object') return null;
-  const alert = (aps as { alert?: unknown }).alert;
-  if (typeof alert === 'string') return alert;
-  if (alert !== null && typeof alert === 'object' && typeof (alert as { body?: unknown }).body === 'string')
-    return (alert as { body: string }).body;
-  return null;
-}
-
-/** A 64-character token shortened so a table stays narrow but the ends can still be compared. */
-export function shortToken(token: string | null): string {
-  if (token === null) return '-';
-  return token.length > 20 ? `${token.slice(0, 8)}…${token.slice(-8)}` : token || '(empty)';
-}
+export { alertOf, shortToken } from './words.js';
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

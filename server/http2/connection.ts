@@ -177,11 +177,17 @@ export class Http2Connection {
   /** A 'stall' rule: no response goes out before this time. */
   private stallUntil = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** Token connections whose session announces one stream but takes more (AnnouncedSettings): what arrives too early. */
+  /** Token connections whose session announces one stream but takes more (announceSettings): what arrives too early. */
   private early: EarlyStreams<Request> | null = null;
+  /** Streams up to this one were opened before the client acknowledged the one-stream SETTINGS; null: node's 'localSettings' tells. */
+  private lastStreamBeforeAck: number | null = null;
+  private _session: ServerHttp2Session | null = null;
+  private readonly closed: Promise<void>;
+  private markClosed: () => void = () => undefined;
 
   constructor(
-    readonly session: ServerHttp2Session,
+    /** Null until the client acknowledged the SETTINGS written before the session (see `attach`). */
+    session: ServerHttp2Session | null,
     /** The TLS socket itself (session.socket is a proxy that refuses destroy). */
     readonly socket: TLSSocket,
     readonly info: ConnectionInfo,
@@ -204,13 +210,35 @@ export class Http2Connection {
       () => this.onFirstValidToken(),
     );
     this.maxStreams = this.auth.mode === 'certificate' ? policy.maxConcurrentStreams : 1;
-    if (this.auth.mode === 'token' && policy.holdEarlyStreams) {
-      const early = new EarlyStreams<Request>();
-      this.early = early;
-      // The first acknowledgement is the client's for the SETTINGS that announced one stream.
-      session.once('localSettings', () => (early.acknowledged = true));
-    }
+    if (this.auth.mode === 'token' && policy.holdEarlyStreams) this.early = new EarlyStreams<Request>();
     this.decisions = new Policy({ registry: policy.registry, rules: policy.rules, rateLimiter: policy.rateLimiter });
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
+    if (session !== null) this.attach(session, null);
+    // Before its session the connection ends with its socket.
+    else socket.once('close', () => this.onClose());
+  }
+
+  /** The session, once there is one. */
+  get session(): ServerHttp2Session | null {
+    return this._session;
+  }
+
+  /** Resolves once the connection closed. */
+  whenClosed(): Promise<void> {
+    return this.closed;
+  }
+
+  /**
+   * The session made after the client acknowledged the one-stream SETTINGS written on the socket;
+   * `lastStreamBeforeAck` is the last stream it opened before that acknowledgement (held when
+   * beyond the first; later ones are refused).
+   */
+  attach(session: ServerHttp2Session, lastStreamBeforeAck: number | null): void {
+    this._session = session;
+    this.lastStreamBeforeAck = lastStreamBeforeAck;
+    const early = this.early;
+    // The first acknowledgement is the client's for the SETTINGS that announced one stream.
+    if (early !== null && lastStreamBeforeAck === null) session.once('localSettings', () => (early.acknowledged = true));
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
       this.onStream(stream, headers, rawHeaders),
     );
@@ -245,18 +273,25 @@ export class Http2Connection {
    */
   goAway(reason: string, errorCode: number = Http2ErrorCode.NoError): boolean {
     const lastStreamId = this.lastStreamId;
-    if (this.goneAwayAt !== null || this.session.destroyed) return false;
+    const session = this._session;
+    if (this.goneAwayAt !== null || this.state === 'closed' || session?.destroyed === true) return false;
     this.goneAwayAt = lastStreamId;
     this.state = 'closing';
-    this.session.goaway(errorCode, lastStreamId, json({ reason }));
-    this.session.close();
-    this.later(this.policy.lingerMs, () => this.session.destroy());
+    if (session === null) {
+      // Still waiting for the client's acknowledgement: no stream was processed.
+      if (!this.socket.destroyed) this.socket.end(goAwayFrame(errorCode, json({ reason })));
+      this.later(this.policy.lingerMs, () => this.socket.destroy());
+      return true;
+    }
+    session.goaway(errorCode, lastStreamId, json({ reason }));
+    session.close();
+    this.later(this.policy.lingerMs, () => session.destroy());
     return true;
   }
 
   /** Closes at once. */
   destroy(): void {
-    this.session.destroy();
+    this._session?.destroy();
     this.socket.destroy();
   }
 
@@ -288,9 +323,9 @@ export class Http2Connection {
   }
 
   private raiseStreamLimit(): void {
-    if (this.maxStreams === this.policy.maxConcurrentStreams || this.session.destroyed) return;
+    if (this.maxStreams === this.policy.maxConcurrentStreams || this._session === null || this._session.destroyed) return;
     this.maxStreams = this.policy.maxConcurrentStreams;
-    this.session.settings({ maxConcurrentStreams: this.maxStreams });
+    this._session.settings({ maxConcurrentStreams: this.maxStreams });
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
@@ -312,6 +347,8 @@ export class Http2Connection {
       // A reset stream; 'close' follows.
     });
     const request = this.newRequest(stream, headers, rawHeaders);
+    if (this.early !== null && this.lastStreamBeforeAck !== null && (stream.id ?? 0) > this.lastStreamBeforeAck)
+      this.early.acknowledged = true;
     const admission = this.early?.arrive(request) ?? 'proceed';
     if (admission === 'refuse') {
       const words =
@@ -715,6 +752,17 @@ export class Http2Connection {
     this.state = 'closed';
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.markClosed();
     this.onClosed(this);
   }
+}
+
+/** A GOAWAY frame (RFC 9113, 6.8) for a connection whose session does not exist yet: last stream 0. */
+function goAwayFrame(errorCode: number, data: Buffer): Buffer {
+  const frame = Buffer.alloc(9 + 8 + data.length);
+  frame.writeUIntBE(8 + data.length, 0, 3);
+  frame[3] = 0x7;
+  frame.writeUInt32BE(errorCode, 13);
+  data.copy(frame, 17);
+  return frame;
 }

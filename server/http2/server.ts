@@ -25,7 +25,7 @@ import type { RuleSet } from '../rules/index.js';
 import { ChannelStore } from './channels.js';
 import { Http2Connection, type Http2ConnectionSummary, type Http2Policy } from './connection.js';
 import { TokenRateLimiter } from '../policy/index.js';
-import { AnnouncedSettings } from './announced-settings.js';
+import { announceSettings } from './announced-settings.js';
 import { sniffPreface } from './sniff.js';
 
 export interface Http2GatewayOptions {
@@ -64,7 +64,10 @@ export interface Http2GatewayOptions {
   maxChannels?: number;
   /** How long a connection sent GOAWAY may finish its streams. Default 2000 ms. */
   lingerMs?: number;
-  /** How long a client without ALPN has to send the HTTP/2 preface. Default 10,000 ms. */
+  /**
+   * How long a client without ALPN has to send the HTTP/2 preface, and a token connection to
+   * acknowledge the server's first SETTINGS (else GOAWAY SETTINGS_TIMEOUT). Default 10,000 ms.
+   */
   prefaceTimeoutMs?: number;
   /** Connection ids shared with the other listeners; default a counter of this server's own. */
   connectionIds?: () => number;
@@ -172,7 +175,7 @@ export class Http2Gateway extends EventEmitter {
       socket.once('close', () => this.sockets.delete(socket));
       const streams = this.initialStreams(socket);
       if (socket.alpnProtocol === 'h2' && this.holdsEarlyStreams(streams)) {
-        this.adopt(this.handshake(socket, streams), socket, 'h2');
+        this.announceThenAdopt(socket, streams, 'h2');
         return;
       }
       this.arriving = socket;
@@ -244,10 +247,7 @@ export class Http2Gateway extends EventEmitter {
     const open = [...this.open.values()];
     for (const connection of open) connection.goAway('Shutdown');
     if (open.length > 0) {
-      await Promise.race([
-        Promise.all(open.map((c) => (c.state === 'closed' ? Promise.resolve() : once(c.session, 'close')))),
-        new Promise((resolve) => setTimeout(resolve, 200).unref()),
-      ]);
+      await Promise.race([Promise.all(open.map((c) => c.whenClosed())), new Promise((resolve) => setTimeout(resolve, 200).unref())]);
     }
     for (const connection of this.open.values()) connection.destroy();
     for (const socket of this.sockets) socket.destroy();
@@ -273,15 +273,30 @@ export class Http2Gateway extends EventEmitter {
   }
 
   /** A session made here rather than by node's listener; its streams reach the server's 'stream' event all the same. */
-  private handshake(socket: TLSSocket, announced: number): ServerHttp2Session {
-    const settings = { maxConcurrentStreams: announced };
-    const session = this.holdsEarlyStreams(announced)
-      ? performServerHandshake(new AnnouncedSettings(socket, announced).asDuplex(), {
-          settings: { maxConcurrentStreams: this.policy.maxConcurrentStreams },
-        })
-      : performServerHandshake(socket, { settings });
+  private handshake(socket: TLSSocket, settings: { maxConcurrentStreams?: number }): ServerHttp2Session {
+    const session = performServerHandshake(socket, { settings });
     session.on('stream', (...args: unknown[]) => this.server.emit('stream', ...args));
     return session;
+  }
+
+  /**
+   * A token connection that holds early streams: the connection is listed at once, the one-stream
+   * SETTINGS goes out on the TLS socket, and the session (node's native path) is made once the
+   * client acknowledged it, without a stream limit of its own (see announceSettings).
+   */
+  private announceThenAdopt(socket: TLSSocket, announced: number, alpn: 'h2' | null): void {
+    const connection = this.adopt(null, socket, alpn);
+    if (connection === null) return;
+    void announceSettings(socket, announced, this.options.prefaceTimeoutMs ?? 10_000).then((preface) => {
+      if (preface === null) return;
+      if (connection.state !== 'open' || socket.destroyed) {
+        socket.destroy();
+        return;
+      }
+      const session = this.handshake(socket, {});
+      connection.attach(session, preface.lastStreamBeforeAck);
+      this.watch(connection, session);
+    });
   }
 
   private onUnknownProtocol(socket: TLSSocket): void {
@@ -305,7 +320,9 @@ export class Http2Gateway extends EventEmitter {
         return;
       }
       this.counts.withoutAlpn++;
-      this.adopt(this.handshake(socket, this.initialStreams(socket)), socket, null);
+      const streams = this.initialStreams(socket);
+      if (this.holdsEarlyStreams(streams)) this.announceThenAdopt(socket, streams, null);
+      else this.adopt(this.handshake(socket, { maxConcurrentStreams: streams }), socket, null);
     });
   }
 
@@ -325,10 +342,12 @@ export class Http2Gateway extends EventEmitter {
     this.emit('refused', facts);
   }
 
-  private adopt(session: ServerHttp2Session, socket: TLSSocket, alpn: 'h2' | null): void {
+  /** Lists the connection; its session may come later (`announceThenAdopt`). */
+  private adopt(session: ServerHttp2Session | null, socket: TLSSocket, alpn: 'h2' | null): Http2Connection | null {
     if (this.closing) {
-      session.destroy();
-      return;
+      session?.destroy();
+      socket.destroy();
+      return null;
     }
     this.counts.opened++;
     const identity = identityOf(socket);
@@ -346,6 +365,12 @@ export class Http2Gateway extends EventEmitter {
       this.emit('disconnect', closed.summary());
     });
     this.open.set(info.id, connection);
+    if (session !== null) this.watch(connection, session);
+    this.emit('connect', connection.summary());
+    return connection;
+  }
+
+  private watch(connection: Http2Connection, session: ServerHttp2Session): void {
     this.stuck.add(connection, session);
     const idle = this.options.idleTimeoutMs ?? 0;
     if (idle > 0) {
@@ -353,6 +378,5 @@ export class Http2Gateway extends EventEmitter {
       // node's session timer counts stream activity only; a PING is a frame too, and clients ping to stay connected.
       session.on('ping', () => session.setTimeout(idle));
     }
-    this.emit('connect', connection.summary());
   }
 }

@@ -120,6 +120,63 @@ describe('a burst on a fresh token connection', () => {
   });
 });
 
+describe('the one-stream SETTINGS, written before the session', () => {
+  const headers = (authorization: string) =>
+    headerBlock([
+      [':method', 'POST'],
+      [':scheme', 'https'],
+      [':authority', 'localhost'],
+      [':path', `/3/device/${TOKEN}`],
+      ['apns-topic', TOPIC],
+      ['authorization', authorization],
+    ]);
+
+  it('splits one write at the ACK: streams before it held and answered, a stream after it refused', async () => {
+    sim.recorder.clear();
+    const raw = await RawHttp2.open(sim.ports.http2!, sim.credentials.ca);
+    raws.push(raw);
+    await raw.waitFor((f) => f.type === FRAME.SETTINGS && (f.flags & 1) === 0);
+    const authorization = await bearer(key);
+    const body = Buffer.from(JSON.stringify(ALERT));
+    raw.write(
+      frame(FRAME.HEADERS, 0x4, 1, headers(authorization)),
+      frame(FRAME.HEADERS, 0x4, 3, headers(authorization)),
+      frame(FRAME.SETTINGS, 1, 0),
+      frame(FRAME.HEADERS, 0x4, 5, headers(authorization)),
+      frame(FRAME.DATA, 0x1, 1, body),
+      frame(FRAME.DATA, 0x1, 3, body),
+    );
+    const reset = await raw.waitFor((f) => f.type === FRAME.RST_STREAM && f.streamId === 5);
+    expect(reset.payload.readUInt32BE(0)).toBe(7);
+    await raw.waitFor((f) => f.type === FRAME.HEADERS && f.streamId === 1);
+    await raw.waitFor((f) => f.type === FRAME.HEADERS && f.streamId === 3);
+    const records = await sim.waitFor({ protocol: 'http2', outcome: 'accepted' }, { count: 2 });
+    expect(records.map((r) => r.warnings.map((w) => w.code))).toEqual([[], ['stream-held-until-token']]);
+    // The session's own SETTINGS came after ours and announces no stream limit of its own.
+    const settings = raw.frames.filter((f) => f.type === FRAME.SETTINGS && (f.flags & 1) === 0);
+    expect(settings.length).toBeGreaterThanOrEqual(2);
+    expect(raw.firstStreamLimit()).toBe(1);
+    expect(raw.frames.some((f) => f.type === FRAME.GOAWAY)).toBe(false);
+  });
+
+  it('is listed at once, and a client that never acknowledges it gets GOAWAY SETTINGS_TIMEOUT', async () => {
+    const quick = await startSimulator({ http2: { prefaceTimeoutMs: 300 } });
+    try {
+      const raw = await RawHttp2.open(quick.ports.http2!, quick.credentials.ca);
+      raws.push(raw);
+      await raw.waitFor((f) => f.type === FRAME.SETTINGS && (f.flags & 1) === 0);
+      expect(quick.http2!.connections()).toHaveLength(1);
+      const goAway = await raw.waitFor((f) => f.type === FRAME.GOAWAY);
+      expect(goAway.payload.readUInt32BE(4)).toBe(4);
+      const deadline = Date.now() + 2000;
+      while (quick.http2!.connections().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(quick.http2!.connections()).toHaveLength(0);
+    } finally {
+      await quick.close();
+    }
+  });
+});
+
 describe('a client certificate that does not verify', () => {
   it('makes a token connection: one stream, BadCertificate without a token, and its summary says so', async () => {
     const other = await startSimulator({ http2Port: 0 });

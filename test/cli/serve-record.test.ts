@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNotification } from '../../protocol/binary/index.js';
-import { runCli, startServe } from '../support/cli-process.js';
+import { FREE_PORTS, runCli, startServe } from '../support/cli-process.js';
 import { sendFrames } from '../support/provider-socket.js';
 
 // Issue 12, rows 4 and 10: a record file that cannot be opened, or that fails later, under `apns-mock serve`.
@@ -25,21 +25,7 @@ describe('apns-mock serve --record', () => {
   it('a directory that does not exist: one readable line, exit 2, no stack trace', async () => {
     const dir = tempDir();
     const missing = join(dir, 'nonexistent', 'dir', 'x.jsonl');
-    const result = await runCli([
-      'serve',
-      '--port',
-      '0',
-      '--feedback-port',
-      '0',
-      '--control-port',
-      '0',
-      '--http2-port',
-      '0',
-      '--state',
-      join(dir, 'state'),
-      '--record',
-      missing,
-    ]);
+    const result = await runCli(['serve', ...FREE_PORTS, '--state', join(dir, 'state'), '--record', missing]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`apns-mock: cannot open the record file ${missing}: its directory does not exist\n`);
   });

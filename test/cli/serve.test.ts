@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNotification } from '../../protocol/binary/index.js';
 import type { NotificationRecord } from '../../server/index.js';
-import { runCli, startServe } from '../support/cli-process.js';
+import { FREE_PORTS, runCli, startServe } from '../support/cli-process.js';
 import { sendFrames } from '../support/provider-socket.js';
 
 const dirs: string[] = [];
@@ -59,24 +59,9 @@ describe('apns-mock serve', () => {
   it('prints how to reach it for a person', async () => {
     const dir = tempDir();
     const serve = await import('node:child_process').then(({ spawn }) =>
-      spawn(
-        process.execPath,
-        [
-          'dist/cli/main.js',
-          'serve',
-          '--port',
-          '0',
-          '--feedback-port',
-          '0',
-          '--control-port',
-          '0',
-          '--http2-port',
-          '0',
-          '--state',
-          join(dir, 'state'),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
+      spawn(process.execPath, ['dist/cli/main.js', 'serve', ...FREE_PORTS, '--state', join(dir, 'state')], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     );
     let out = '';
     await new Promise<void>((resolve) => {
@@ -104,20 +89,7 @@ describe('apns-mock serve', () => {
   for (const [name, args, message] of bad) {
     it(`exits 2 with a clear message on ${name}`, async () => {
       const dir = tempDir();
-      const result = await runCli([
-        'serve',
-        '--port',
-        '0',
-        '--feedback-port',
-        '0',
-        '--control-port',
-        '0',
-        '--http2-port',
-        '0',
-        '--state',
-        join(dir, 'state'),
-        ...args,
-      ]);
+      const result = await runCli(['serve', ...FREE_PORTS, '--state', join(dir, 'state'), ...args]);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNotification } from '../../protocol/binary/index.js';
 import { parseRecords, startSimulator } from '../../server/index.js';
-import { runCli, startServe } from '../support/cli-process.js';
+import { FREE_PORTS, runCli, startServe } from '../support/cli-process.js';
 import { sendFrames } from '../support/provider-socket.js';
 
 const dirs: string[] = [];
@@ -58,21 +58,7 @@ describe('the control API and inspector stay on loopback unless given a token', 
   it('bound to 0.0.0.0 it refuses to start without a control token, in the library and in the CLI', async () => {
     await expect(startSimulator({ host: '0.0.0.0' })).rejects.toThrow(/control token/);
     const dir = tempDir();
-    const cli = await runCli([
-      'serve',
-      '--host',
-      '0.0.0.0',
-      '--port',
-      '0',
-      '--feedback-port',
-      '0',
-      '--control-port',
-      '0',
-      '--http2-port',
-      '0',
-      '--state',
-      join(dir, 'state'),
-    ]);
+    const cli = await runCli(['serve', '--host', '0.0.0.0', ...FREE_PORTS, '--state', join(dir, 'state')]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('--control-token');
   });

@@ -32,6 +32,9 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
+/** serve's options for a free port on every listener (port 0), as tests start it. */
+export const FREE_PORTS = ['--port', '0', '--feedback-port', '0', '--control-port', '0', '--http2-port', '0'];
+
 export interface ServeFacts {
   gateway: number;
   feedback: number;
@@ -56,29 +59,10 @@ export interface RunningServe {
 
 /** Starts `apns-mock serve --json` on free ports and reads its first line. */
 export async function startServe(stateDir: string, extra: string[] = []): Promise<RunningServe> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--feedback-port',
-      '0',
-      '--control-port',
-      '0',
-      '--http2-port',
-      '0',
-      '--state',
-      stateDir,
-      '--json',
-      ...extra,
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [CLI, 'serve', ...FREE_PORTS, '--state', stateDir, '--json', ...extra], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const facts = await new Promise<ServeFacts>((resolve, reject) => {

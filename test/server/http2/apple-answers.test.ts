@@ -234,7 +234,7 @@ describe('Http2Client: the new answers are final, as the retry guidance says (on
 });
 
 describe('apns-mock send --http2: the new answers are reported once, exit 1', () => {
-  // The built CLI (dist/), with the certificate `serve` writes: as test/client/http2-cli.test.ts sets it up.
+  // The built CLI (dist/), with the certificate `serve` writes: as test/cli/send-http2.test.ts sets it up.
   let cliSim: Simulator;
   let dir: string;
   beforeAll(async () => {

@@ -31,7 +31,7 @@ async function session(options: Parameters<typeof open>[1] = {}): Promise<Client
 function expectReason(reply: Reply, reason: Http2Reason): void {
   expect({ status: reply.status, reason: reply.json?.reason }).toEqual({ status: http2StatusOf(reason), reason });
   expect(reply.headers['content-type']).toBe('application/json');
-  // None of these requests carries an apns-id: the one the service makes is upper case (test/http2/apple-answers.test.ts).
+  // None of these requests carries an apns-id: the one the service makes is upper case (test/server/http2/apple-answers.test.ts).
   expect(reply.headers['apns-id']).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
   produced.add(reason);
 }
@@ -114,7 +114,7 @@ describe('400', () => {
   it('InvalidPushType: an unknown push type, a payload or a topic suffix that does not fit the one given', async () => {
     expectReason(await viaCert({ headers: { 'apns-push-type': 'email' }, body: ALERT }), 'InvalidPushType');
     expectReason(await viaCert({ headers: { 'apns-push-type': 'background', 'apns-priority': '5' }, body: ALERT }), 'InvalidPushType');
-    // As the service answers (apnotic#87, PyAPNs2#87, apns2#23): see test/http2/apple-answers.test.ts.
+    // As the service answers (apnotic#87, PyAPNs2#87, apns2#23): see test/server/http2/apple-answers.test.ts.
     expectReason(await viaCert({ headers: { 'apns-push-type': 'voip' }, body: ALERT }), 'InvalidPushType');
     const alertToVoip = { 'apns-topic': 'com.example.app.voip', 'apns-push-type': 'alert' };
     expectReason(await viaCert({ headers: alertToVoip, body: ALERT }), 'InvalidPushType');

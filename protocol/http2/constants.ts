@@ -39,14 +39,24 @@ export function isPushType(value: unknown): value is PushType {
   return typeof value === 'string' && (PUSH_TYPES as readonly string[]).includes(value);
 }
 
+/** The entry of SUFFIXES a topic ends with (longest first), or undefined for a plain bundle id. */
+function suffixOf(topic: string): { type: PushType; suffix: string } | undefined {
+  // A plain loop: this runs for every notification, twice.
+  for (let i = 0; i < SUFFIXES.length; i++) {
+    const s = SUFFIXES[i];
+    if (topic.length > s.suffix.length && topic.endsWith(s.suffix)) return s;
+  }
+  return undefined;
+}
+
 /** The push type a topic's suffix names, or null for a plain bundle id. */
 export function pushTypeOfTopic(topic: string): PushType | null {
-  return SUFFIXES.find((s) => topic.endsWith(s.suffix) && topic.length > s.suffix.length)?.type ?? null;
+  return suffixOf(topic)?.type ?? null;
 }
 
 /** The bundle id of a topic: the topic without its push-type suffix. */
 export function bundleOfTopic(topic: string): string {
-  const found = SUFFIXES.find((s) => topic.endsWith(s.suffix) && topic.length > s.suffix.length);
+  const found = suffixOf(topic);
   return found === undefined ? topic : topic.slice(0, -found.suffix.length);
 }
 

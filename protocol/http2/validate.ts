@@ -91,8 +91,25 @@ export function headerValue(headers: Readonly<Record<string, HeaderValue>>, name
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A bit for each of SINGLE_HEADERS (fewer than 32). */
+const SINGLE_HEADER_BITS = new Map(SINGLE_HEADERS.map((name, i) => [name, 1 << i]));
+
+/** True when one of Apple's single headers is in the raw list twice: one pass, nothing allocated. */
+function repeatsSingleHeader(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const bit = SINGLE_HEADER_BITS.get(rawHeaders[i].toLowerCase());
+    if (bit === undefined) continue;
+    if ((seen & bit) !== 0) return true;
+    seen |= bit;
+  }
+  return false;
+}
+
 /** Step 2: Apple's headers given more than once. */
 export function checkDuplicateHeaders(head: Http2RequestHead): Http2Rejection | null {
+  // Every request is checked and almost none repeats a header: the names are listed only for one that does.
+  if (head.rawHeaders !== undefined && !repeatsSingleHeader(head.rawHeaders)) return null;
   const counts = new Map<string, number>();
   if (head.rawHeaders !== undefined) {
     for (let i = 0; i < head.rawHeaders.length; i += 2) {
@@ -289,11 +306,17 @@ export function checkDeviceToken(token: string): string | Http2Rejection {
 /** The body parsed as JSON, or undefined. */
 export function parseJsonBody(payload: Uint8Array): unknown {
   try {
-    return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+    const text = Buffer.isBuffer(payload)
+      ? payload.toString()
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString();
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
 }
+
+/** The keys of `aps` that show something. */
+const VISIBLE_KEYS = ['alert', 'badge', 'sound'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -304,14 +327,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function payloadMismatch(pushType: PushType, json: unknown): string | null {
   if (!isObject(json)) return null;
   const aps = isObject(json.aps) ? json.aps : {};
-  const visible = ['alert', 'badge', 'sound'].filter((key) => key in aps);
+  const visible = 'alert' in aps || 'badge' in aps || 'sound' in aps;
   switch (pushType) {
     case 'background':
       if (aps['content-available'] !== 1) return 'a background push needs "aps": {"content-available": 1}';
-      if (visible.length > 0) return `a background push carries no ${visible.join(', ')}`;
+      if (visible) return `a background push carries no ${VISIBLE_KEYS.filter((key) => key in aps).join(', ')}`;
       return null;
     case 'alert':
-      return visible.length === 0 ? 'an alert push needs aps.alert, aps.badge or aps.sound' : null;
+      return visible ? null : 'an alert push needs aps.alert, aps.badge or aps.sound';
     case 'liveactivity':
       return typeof aps.event === 'string' ? null : 'a liveactivity push needs aps.event (start, update or end)';
     default:

@@ -44,6 +44,12 @@ export interface TokenPolicy {
 /** Tokens whose signature was checked on this connection; a client reuses one for many requests. */
 const VERIFIED_KEPT = 8;
 
+/** A token whose signature verified with `key`: the answer to each request with it that passes the checks against the clock and the connection. */
+interface Verified {
+  key: ProviderKey;
+  answer: Authenticated;
+}
+
 /**
  * How one connection proves who it is. A client certificate makes it a certificate
  * connection (the authorization header is then ignored, as Apple does); without one, every
@@ -60,7 +66,9 @@ export class ConnectionAuth {
   bound: { teamId: string; keyId: string } | null = null;
   private currentJwt: string | null = null;
   private currentSince = 0;
-  private readonly verified = new Map<string, ProviderKey>();
+  /** Tokens whose signature verified on this connection, with their key and what a request with one is told. */
+  private readonly verified = new Map<string, Verified>();
+  private certificateAnswer: Authenticated | null = null;
 
   constructor(
     socket: TLSSocket,
@@ -99,10 +107,20 @@ export class ConnectionAuth {
   private lastAuthorization: string | undefined;
   private lastFields: ProviderTokenFields | null = null;
 
-  async authenticate(headers: Readonly<Record<string, HeaderValue>>, nowMs = Date.now()): Promise<Authenticated | Http2Rejection> {
+  /**
+   * Judged at once (no promise) when the connection is a certificate connection or the token's
+   * signature was verified on it before, as a provider's tokens almost always were: the checks
+   * against the clock, the environment, the connection's team and key and the update rate run
+   * for every request all the same. A promise only when a key must be looked up and a signature
+   * verified.
+   */
+  authenticate(
+    headers: Readonly<Record<string, HeaderValue>>,
+    nowMs = Date.now(),
+  ): Authenticated | Http2Rejection | Promise<Authenticated | Http2Rejection> {
     if (this.mode === 'certificate') {
       if (this.certificateProblem !== null) return this.certificateProblem;
-      return { mode: 'certificate', authority: this.certificateAuthority!, teamId: null, keyId: null };
+      return (this.certificateAnswer ??= { mode: 'certificate', authority: this.certificateAuthority!, teamId: null, keyId: null });
     }
     const authorization = headerValue(headers, Http2Header.Authorization);
     if (authorization === undefined && this.unverifiedCertificate !== null) return this.unverifiedCertificate;
@@ -116,8 +134,15 @@ export class ConnectionAuth {
       this.lastAuthorization = authorization;
       this.lastFields = fields;
     }
-    const key = await this.keyFor(fields);
-    if ('reason' in key) return key;
+    const known = this.verified.get(fields.jwt);
+    if (known !== undefined && !known.key.revoked) return this.judgeToken(fields, known, nowMs);
+    const read = fields;
+    return this.keyFor(read).then((key) => ('reason' in key ? key : this.judgeToken(read, key, nowMs)));
+  }
+
+  /** Steps 6 and 7 for a token whose key is known and whose signature verifies. */
+  private judgeToken(fields: ProviderTokenFields, verified: Verified, nowMs: number): Authenticated | Http2Rejection {
+    const { key } = verified;
     const age = checkProviderTokenAge(fields.issuedAt, nowMs, this.policy.lifetimeMs ?? PROVIDER_TOKEN_LIFETIME_MS);
     if (age !== null) return age;
     if (!key.environments.includes(this.environment)) {
@@ -146,13 +171,13 @@ export class ConnectionAuth {
       this.bound = { teamId: fields.teamId, keyId: fields.keyId };
       this.onBound();
     }
-    return { mode: 'token', authority: { kind: 'token', bundles: key.topics }, teamId: fields.teamId, keyId: fields.keyId };
+    return verified.answer;
   }
 
   /** Steps 4 and 5 of the token checks: a known, unrevoked key whose signature verifies. */
-  private async keyFor(fields: ProviderTokenFields): Promise<ProviderKey | Http2Rejection> {
+  private async keyFor(fields: ProviderTokenFields): Promise<Verified | Http2Rejection> {
     const known = this.verified.get(fields.jwt);
-    if (known !== undefined && !known.revoked) return known;
+    if (known !== undefined && !known.key.revoked) return known;
     const unknown = http2Rejection(
       'InvalidProviderToken',
       `no key ${fields.keyId} of team ${fields.teamId} is registered (apns-mock keys, or KeyStore.add)`,
@@ -173,9 +198,13 @@ export class ConnectionAuth {
       }
       key = again;
     }
-    this.verified.set(fields.jwt, key);
+    const verified: Verified = {
+      key,
+      answer: { mode: 'token', authority: { kind: 'token', bundles: key.topics }, teamId: fields.teamId, keyId: fields.keyId },
+    };
+    this.verified.set(fields.jwt, verified);
     if (this.verified.size > VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value!);
-    return key;
+    return verified;
   }
 
   /** The authority for broadcast bundles: TopicMismatch when the credentials are not for it. */

@@ -84,6 +84,9 @@ export interface Http2ConnectionSummary extends ConnectionInfo {
 
 /** Bodies are kept up to this for the records; longer ones are counted, answered 413, and cut. */
 const KEPT_BODY = 64 * 1024;
+/** The body of a request without one (never written to). */
+const EMPTY = Buffer.alloc(0);
+const ignore = () => undefined;
 
 interface Request {
   stream: ServerHttp2Stream;
@@ -120,6 +123,9 @@ interface Request {
 }
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+type ReplyExtra = { rule?: string | null; delayMs?: number; timestamp?: number; then?: () => void };
+const NO_EXTRA: ReplyExtra = Object.freeze({});
+const OK: Reply = Object.freeze({ status: 200 });
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -179,6 +185,11 @@ export class Http2Connection {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Token connections whose session announces one stream but takes more (announceSettings): what arrives too early. */
   private early: EarlyStreams<Request> | null = null;
+  /**
+   * Set when the first valid token bound the connection: the requests held until then, checked up
+   * to their token, wait here for the request that bound it to be judged (they were answered after it).
+   */
+  private afterBinding: (() => void)[] | null = null;
   /** Streams up to this one were opened before the client acknowledged the one-stream SETTINGS; null: node's 'localSettings' tells. */
   private lastStreamBeforeAck: number | null = null;
   private _session: ServerHttp2Session | null = null;
@@ -302,7 +313,11 @@ export class Http2Connection {
 
   private onFirstValidToken(): void {
     this.raiseStreamLimit();
-    for (const held of this.early?.bound() ?? []) this.release(held, null);
+    const held = this.early?.bound() ?? [];
+    if (held.length === 0) return;
+    // Each goes as far as its token now; the rest of its judgement waits for the request that bound the connection.
+    this.afterBinding ??= [];
+    for (const request of held) this.release(request, null);
   }
 
   /** A held request goes on (or gets `answer`, the first token's rejection) once its body is in. */
@@ -313,13 +328,19 @@ export class Http2Connection {
   }
 
   private start(request: Request): void {
-    this.handle(request).catch((error: unknown) => {
-      this.reply(
-        request,
-        'rejected',
-        http2Rejection('InternalServerError', `the simulator failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
-    });
+    try {
+      this.handle(request);
+    } catch (error) {
+      this.failed(request, error);
+    }
+  }
+
+  private failed(request: Request, error: unknown): void {
+    this.reply(
+      request,
+      'rejected',
+      http2Rejection('InternalServerError', `the simulator failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   private raiseStreamLimit(): void {
@@ -331,21 +352,24 @@ export class Http2Connection {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
     this.counts.requests++;
     this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0);
-    const chunks: Buffer[] = [];
+    // A body is one DATA frame, one chunk, almost always: a list only for more.
+    let first: Buffer | null = null;
+    let more: Buffer[] | null = null;
     let kept = 0;
     let length = 0;
     let ended = false;
     stream.on('data', (chunk: Buffer) => {
       length += chunk.length;
       if (kept < KEPT_BODY) {
-        const part = chunk.subarray(0, KEPT_BODY - kept);
-        chunks.push(part);
+        const part = chunk.length <= KEPT_BODY - kept ? chunk : chunk.subarray(0, KEPT_BODY - kept);
+        if (first === null) first = part;
+        else (more ??= [first]).push(part);
         kept += part.length;
       }
     });
-    stream.on('error', () => {
-      // A reset stream; 'close' follows.
-    });
+    const body = () => (more !== null ? Buffer.concat(more) : (first ?? EMPTY));
+    // A reset stream; 'close' follows.
+    stream.on('error', ignore);
     const request = this.newRequest(stream, headers, rawHeaders);
     if (this.early !== null && this.lastStreamBeforeAck !== null && (stream.id ?? 0) > this.lastStreamBeforeAck)
       this.early.acknowledged = true;
@@ -362,13 +386,13 @@ export class Http2Connection {
       // as well as one whose END_STREAM arrived; only the latter is still open here.
       if (stream.closed || stream.destroyed) return;
       ended = request.ended = true;
-      request.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      request.body = body();
       request.bodyLength = length;
       if (!request.held) this.start(request);
     });
     stream.on('close', () => {
       if (ended || request.recorded || request.route?.kind === 'channels' || request.route?.kind === 'all-channels') return;
-      request.body = Buffer.concat(chunks);
+      request.body = body();
       request.bodyLength = length;
       this.record(request, 'incomplete', null, null, `the stream closed before the request ended (${length} body byte(s) received)`, null);
     });
@@ -385,7 +409,7 @@ export class Http2Connection {
       rawHeaders,
       method,
       path,
-      body: Buffer.alloc(0),
+      body: EMPTY,
       bodyLength: 0,
       apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUUID().toUpperCase(),
       uniqueId: null,
@@ -407,7 +431,11 @@ export class Http2Connection {
     };
   }
 
-  private async handle(request: Request): Promise<void> {
+  /**
+   * Steps 1-3, then authentication: at once when the token was verified on this connection
+   * before (a certificate connection's too), else once its signature is checked.
+   */
+  private handle(request: Request): void {
     const { stream, headers } = request;
     if (this.goneAwayAt !== null && (stream.id ?? 0) > this.goneAwayAt) {
       this.discard(request, null, `not processed: the connection had sent GOAWAY (last stream ${this.goneAwayAt})`, () =>
@@ -416,7 +444,7 @@ export class Http2Connection {
       return;
     }
     if (request.heldAnswer !== null) return this.reply(request, 'rejected', request.heldAnswer);
-    const route = routeRequest(request.method, request.path);
+    const route = request.route ?? routeRequest(request.method, request.path);
     if (isHttp2Rejection(route)) return this.reply(request, 'rejected', route);
     if (route.kind === 'device' && this.environment === 'development') request.uniqueId = randomUUID();
     if (route.kind !== 'device') {
@@ -430,20 +458,53 @@ export class Http2Connection {
       rawHeaders: request.rawHeaders,
     });
     if (problem !== null) return this.reply(request, 'rejected', problem);
-    const auth = await this.auth.authenticate(headers);
-    if (isHttp2Rejection(auth)) {
-      if (this.early?.isCandidate(request)) for (const held of this.early.refused()) this.release(held, auth);
-      return this.reply(request, 'rejected', auth);
+    const waiting = this.afterBinding;
+    const auth = this.auth.authenticate(headers);
+    if (auth instanceof Promise) {
+      auth.then(
+        (answer) => this.authenticated(request, route, answer),
+        (error: unknown) => {
+          this.failed(request, error);
+          this.judgeHeld();
+        },
+      );
+    } else if (waiting !== null) {
+      // Released when the first valid token bound the connection: judged after the request that bound it, in order.
+      waiting.push(() => this.authenticated(request, route, auth));
+    } else {
+      this.authenticated(request, route, auth);
     }
-    request.auth = auth;
-    switch (route.kind) {
-      case 'device':
-        return this.device(request, route.token, auth);
-      case 'broadcast':
-        return this.broadcast(request, route.bundle, auth);
-      default:
-        return this.manageChannels(request, route, auth);
+  }
+
+  /** The rest of a request's judgement once its credentials were checked (steps 4-13). */
+  private authenticated(request: Request, route: Http2Route, auth: Authenticated | Http2Rejection): void {
+    try {
+      if (isHttp2Rejection(auth)) {
+        if (this.early?.isCandidate(request)) for (const held of this.early.refused()) this.release(held, auth);
+        return this.reply(request, 'rejected', auth);
+      }
+      request.auth = auth;
+      switch (route.kind) {
+        case 'device':
+          return this.device(request, route.token, auth);
+        case 'broadcast':
+          return this.broadcast(request, route.bundle, auth);
+        default:
+          return this.manageChannels(request, route, auth);
+      }
+    } catch (error) {
+      this.failed(request, error);
+    } finally {
+      this.judgeHeld();
     }
+  }
+
+  /** The requests held until the first valid token, once the request that bound the connection was judged. */
+  private judgeHeld(): void {
+    const waiting = this.afterBinding;
+    if (waiting === null) return;
+    this.afterBinding = null;
+    for (const judge of waiting) judge();
   }
 
   private device(request: Request, token: string, auth: Authenticated): void {
@@ -455,21 +516,21 @@ export class Http2Connection {
       auth.authority,
       this.policy.limits,
     );
-    if (/^[0-9a-fA-F]+$/.test(token) && token.length % 2 === 0) request.token = token.toLowerCase();
-    if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
-    Object.assign(request, {
-      topic: valid.topic,
-      token: valid.token,
-      pushType: valid.pushType,
-      priority: valid.priority,
-      expiration: valid.expiration,
-      collapseId: valid.collapseId,
-    });
-    this.judge(request, { topic: valid.topic, bundle: valid.bundle, tokenHex: valid.token, pushType: valid.pushType });
+    if (isHttp2Rejection(valid)) {
+      if (/^[0-9a-fA-F]+$/.test(token) && token.length % 2 === 0) request.token = token.toLowerCase();
+      return this.reply(request, 'rejected', valid);
+    }
+    request.topic = valid.topic;
+    request.token = valid.token;
+    request.pushType = valid.pushType;
+    request.priority = valid.priority;
+    request.expiration = valid.expiration;
+    request.collapseId = valid.collapseId;
+    this.judge(request, valid.topic, valid.bundle, valid.token, valid.pushType, false);
   }
 
   /** Steps 12-13: the policy (registry, rate limit, rules) decides; the verdict becomes the response. */
-  private judge(request: Request, about: Pick<NotificationContext, 'topic' | 'bundle' | 'tokenHex' | 'pushType' | 'broadcast'>): void {
+  private judge(request: Request, topic: string, bundle: string, tokenHex: string, pushType: string, broadcast: boolean): void {
     const notification: NotificationContext = {
       protocol: 'http2',
       environment: this.environment,
@@ -477,13 +538,18 @@ export class Http2Connection {
       payload: request.body,
       priority: request.priority ?? Http2Priority.Immediate,
       apnsId: request.apnsId,
-      ...about,
+      topic,
+      bundle,
+      tokenHex,
+      pushType,
+      broadcast,
     };
     const verdict = this.decisions.decide(notification, this.tally);
     const rule = verdict.rule;
     switch (verdict.kind) {
       case 'accept':
-        return this.reply(request, 'accepted', { status: 200 }, { rule, delayMs: this.apply(verdict.effect) });
+        if (rule === null && verdict.effect === null) return this.reply(request, 'accepted', OK);
+        return this.reply(request, 'accepted', OK, { rule, delayMs: this.apply(verdict.effect) });
       case 'reject': {
         const delayMs = Math.max(verdict.delayMs ?? 0, this.apply(verdict.effect));
         const timestamp = verdict.timestamp ?? undefined;
@@ -564,7 +630,7 @@ export class Http2Connection {
     if (isHttp2Rejection(valid)) return this.reply(request, 'rejected', valid);
     request.priority = valid.priority;
     request.expiration = valid.expiration;
-    this.judge(request, { topic: bundle, bundle: bundleOfTopic(bundle), tokenHex: '', pushType: 'liveactivity', broadcast: true });
+    this.judge(request, bundle, bundleOfTopic(bundle), '', 'liveactivity', true);
   }
 
   /** Broadcast step 1: the credentials are for the app, and the app has the capability. */
@@ -620,12 +686,7 @@ export class Http2Connection {
    * Records the decision and sends the response: 200/201/204, or the rejection's status with
    * `{"reason": ...}` (and `timestamp` for 410).
    */
-  private reply(
-    request: Request,
-    outcome: 'accepted' | 'rejected',
-    answer: Reply | Http2Rejection,
-    extra: { rule?: string | null; delayMs?: number; timestamp?: number; then?: () => void } = {},
-  ): void {
+  private reply(request: Request, outcome: 'accepted' | 'rejected', answer: Reply | Http2Rejection, extra: ReplyExtra = NO_EXTRA): void {
     const rejected = isHttp2Rejection(answer);
     const status = answer.status;
     const timestamp = rejected && status === 410 ? (extra.timestamp ?? Date.now()) : undefined;
@@ -644,7 +705,8 @@ export class Http2Connection {
     const headers: Record<string, string | number> = { ':status': status, [Http2Header.Id]: request.apnsId };
     if (request.uniqueId !== null) headers[Http2Header.UniqueId] = request.uniqueId;
     if (request.requestId !== null) headers[Http2Header.RequestId] = request.requestId;
-    Object.assign(headers, (answer as Reply).headers);
+    const more = (answer as Reply).headers;
+    if (more !== undefined) Object.assign(headers, more);
     const explanation = rejected ? answer.message : request.wasHeld ? HELD_WARNING : null;
     if (this.policy.explainHeader && explanation !== null) headers[EXPLAIN_HEADER] = explanationHeaderValue(explanation);
     const data = body === undefined ? null : json(body);
@@ -652,14 +714,17 @@ export class Http2Connection {
       headers['content-type'] = 'application/json';
       headers['content-length'] = data.length;
     }
-    const send = () => {
-      const { stream } = request;
-      if (stream.destroyed || stream.closed || stream.headersSent) return;
-      stream.respond(headers, { endStream: data === null });
-      if (data !== null) stream.end(data);
-      extra.then?.();
-    };
-    this.at(extra.delayMs ?? 0, send);
+    const delayMs = extra.delayMs ?? 0;
+    // Most answers go at once: no closure for them.
+    if (delayMs <= 0 && this.stallUntil === 0) this.send(request.stream, headers, data, extra.then);
+    else this.at(delayMs, () => this.send(request.stream, headers, data, extra.then));
+  }
+
+  private send(stream: ServerHttp2Stream, headers: Record<string, string | number>, data: Buffer | null, then?: () => void): void {
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    stream.respond(headers, { endStream: data === null });
+    if (data !== null) stream.end(data);
+    then?.();
   }
 
   /** Records a request that gets no response, then does `act` (GOAWAY, RST_STREAM, a close). */
@@ -712,7 +777,8 @@ export class Http2Connection {
       teamId: auth?.teamId ?? null,
       keyId: auth?.keyId ?? null,
     };
-    this.policy.recorder.add({
+    // push, not add: the record object is made only when something watches (a wait, a listener, the JSONL file).
+    this.policy.recorder.push({
       connection: this.info,
       command: null,
       expiry: request.expiration,
@@ -726,7 +792,7 @@ export class Http2Connection {
       rule,
       topic: request.topic,
       http2,
-      ...(request.wasHeld ? { warnings: heldWarnings(request) } : {}),
+      warnings: request.wasHeld ? heldWarnings(request) : undefined,
     });
   }
 

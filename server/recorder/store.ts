@@ -1,5 +1,16 @@
 import type { DecodedFrame } from '../../protocol/binary/index.js';
-import { HAS_EXTRA, NO_WARNINGS, readParts, resizeColumns, writeFrame, writeInput, type Columns, type Extra } from './columns.js';
+import {
+  HAS_EXTRA,
+  NO_WARNINGS,
+  readLayout,
+  readParts,
+  resizeRows,
+  writeFrame,
+  writeInput,
+  writeLayout,
+  type Extra,
+  type Rows,
+} from './columns.js';
 import { StoredRecord, type ConnectionInfo, type FrameRecordInput, type RecordInput } from './record.js';
 
 const NONE = -1;
@@ -12,13 +23,16 @@ const FIRST_CAPACITY = 1024;
 /**
  * The records a Recorder keeps, newest last, at most `limit` of them (the oldest go first).
  *
- * Kept as columns, not objects: typed arrays for the numbers (one per field of RECORD_COLUMNS), one
- * pointer per record (its connection, shared by every record of it, or the rare extras),
- * and the bytes copied back to back into slabs of 16-256 KB. A slab whose records have all
- * been dropped is written again, so a full store allocates nothing: new memory outside the
- * JS heap makes V8 run full collections, and a socket path recording a million frames a
- * minute spent a sixth of its time in them. A StoredRecord, made only when one is read, has
- * its own copy of its bytes.
+ * Kept as columns, not objects: typed arrays for the numbers (one per field of RECORD_COLUMNS,
+ * and the id of the slab holding the bytes: an index, so there is no reference per record for
+ * the GC to walk or a write barrier to track), one pointer per record (its connection, shared by
+ * every record of it, or the rare extras), and the bytes copied back to back into slabs of
+ * 16-256 KB. A slab whose records have all been dropped is written again, so a full store
+ * allocates nothing: new memory outside the JS heap makes V8 run full collections, and a
+ * socket path recording a million frames a minute spent a sixth of its time in them. (Keeping
+ * each TLS chunk whole instead of copying it saves the copy but costs more: 192 full
+ * collections in a bench run against 131.) A StoredRecord, made only when one is read, has its
+ * own copy of its bytes.
  */
 export class RecordStore {
   private capacity = 0;
@@ -29,26 +43,36 @@ export class RecordStore {
   firstSeq = 1;
   /** Records dropped to make room. */
   dropped = 0;
+  /** Slabs of ours ever allocated: a full store stops allocating. */
+  slabsAllocated = 0;
 
-  private columns: Columns = resizeColumns(null, 0, 0, 0, 0);
-  private slab: (Buffer | undefined)[] = [];
+  private rows: Rows = resizeRows(null, 0, 0, 0, 0);
   private meta: (ConnectionInfo | Extra | undefined)[] = [];
 
-  private current: Buffer = Buffer.alloc(0);
-  private used = 0;
-  /** Sequence number of the newest record with bytes in `current`. */
-  private currentLast = 0;
-  /** Slabs written full, oldest first, with the newest record each holds: free once that one is dropped. */
-  private retired: { slab: Buffer; last: number }[] = [];
+  /** Slabs by id (a record's `slab` column), with the newest record each holds. */
+  private slabs: (Buffer | undefined)[] = [];
+  private slabLast: number[] = [];
+  /** Ours to write again once let go (not a buffer of one big record). */
+  private slabOurs: boolean[] = [];
+  private freeIds: number[] = [];
+  /** Ids of slabs that take no more records, oldest first: each is let go once its newest record is dropped. */
+  private retired: number[] = [];
   private retiredHead = 0;
-  /** The slab of the last adopted chunk: a decoder may still be reading it, so it is never written again. */
-  private adoptedSlab: Buffer | null = null;
+  /** Our slabs let go, to be written again. */
+  private spare: Buffer[] = [];
+
+  private current: Buffer = Buffer.alloc(0);
+  private currentId = NONE;
+  private used = 0;
   /** Where the last reserve() left room. */
   private reservedAt = 0;
-  /** The last chunk adopt() copied into `current`, at `adoptedAt`. */
+  /** The last chunk adopt() copied (into `current`, at `adoptedAt`), its slab id and when it arrived. */
   private adopted: Buffer | null = null;
+  private adoptedId = NONE;
   private adoptedAt = 0;
   private adoptedTimeMs = 0;
+  /** Our slab holding the chunk being decoded, if it was copied: not written again until the next chunk. */
+  private copiedInto: Buffer | null = null;
   private lastTimeMs = 0;
   private nextSlabSize = FIRST_SLAB;
 
@@ -66,6 +90,7 @@ export class RecordStore {
   /** Stores a record (copying its bytes) and returns its sequence number; drops the oldest when full. */
   push(input: RecordInput, timeMs: number): number {
     const slot = this.claim();
+    const seq = this.nextSeq - 1;
     const bytes = input.bytes;
     const token = input.token ?? null;
     const payload = input.payload ?? null;
@@ -73,7 +98,8 @@ export class RecordStore {
     const payloadInside = payload !== null && within(payload, bytes);
     const size =
       bytes.length + (token === null || tokenInside ? 0 : token.length) + (payload === null || payloadInside ? 0 : payload.length);
-    const slab = this.reserve(size);
+    const id = this.reserve(size, seq);
+    const slab = this.slabs[id]!;
     const at = this.reservedAt;
     let end = at + bytes.copy(slab, at);
     let tokenAt = NONE;
@@ -92,10 +118,19 @@ export class RecordStore {
         payload.copy(slab, end);
       }
     }
-    this.place(slot, slab, at, bytes.length, tokenAt, token === null ? 0 : token.length, payloadAt, payload === null ? 0 : payload.length);
-    this.keep(slot, writeInput(this.columns, slot, input, this.timeOf(timeMs)), input);
-    const seq = this.seqOf(slot);
-    if (slab === this.current) this.currentLast = seq;
+    const flags = this.keep(slot, writeInput(this.rows, slot, input, this.timeOf(timeMs)), input);
+    writeLayout(
+      this.rows,
+      slot,
+      flags,
+      id,
+      at,
+      bytes.length,
+      tokenAt,
+      token === null ? 0 : token.length,
+      payloadAt,
+      payload === null ? 0 : payload.length,
+    );
     return seq;
   }
 
@@ -105,23 +140,28 @@ export class RecordStore {
    */
   pushFrame(input: FrameRecordInput): number {
     const slot = this.claim();
+    const seq = this.nextSeq - 1;
     const frame: DecodedFrame = input.frame;
-    let slab: Buffer;
+    let id: number;
     let at: number;
     let timeMs: number;
     if (frame.source === this.adopted) {
-      slab = this.current;
+      id = this.adoptedId;
+      this.slabLast[id] = seq;
       at = this.adoptedAt + frame.start;
       timeMs = this.adoptedTimeMs;
     } else {
       timeMs = Date.now();
-      slab = this.reserve(frame.length);
+      id = this.reserve(frame.length, seq);
       at = this.reservedAt;
-      frame.source.copy(slab, at, frame.start, frame.start + frame.length);
+      frame.source.copy(this.slabs[id]!, at, frame.start, frame.start + frame.length);
     }
-    this.place(
+    const flags = this.keep(slot, writeFrame(this.rows, slot, input, frame, this.timeOf(timeMs)), input);
+    writeLayout(
+      this.rows,
       slot,
-      slab,
+      flags,
+      id,
       at,
       frame.length,
       frame.tokenStart - frame.start,
@@ -129,9 +169,6 @@ export class RecordStore {
       frame.payloadStart - frame.start,
       frame.payloadLength,
     );
-    this.keep(slot, writeFrame(this.columns, slot, input, frame, this.timeOf(timeMs)), input);
-    const seq = this.seqOf(slot);
-    if (slab === this.current) this.currentLast = seq;
     return seq;
   }
 
@@ -141,12 +178,21 @@ export class RecordStore {
    * arrived: a clock read cost a third of recording a frame on a 2-core VM.
    */
   adopt(chunk: Buffer): Buffer {
-    if (chunk.length > OWN_BUFFER) return chunk;
-    const slab = this.reserve(chunk.length);
-    this.adoptedAt = this.reservedAt;
-    chunk.copy(slab, this.adoptedAt);
-    this.adoptedSlab = slab;
+    // The slab of the chunk before takes no more records unless it is the one being filled.
+    const previous = this.adoptedId;
+    this.adoptedId = NONE;
+    this.adopted = null;
+    if (previous !== NONE && previous !== this.currentId) this.retired.push(previous);
+    // Its decoder is done with it: push() decodes a chunk whole before the next arrives.
+    this.copiedInto = null;
+    this.letGo();
     this.adoptedTimeMs = Date.now();
+    if (chunk.length > OWN_BUFFER) return chunk;
+    this.adoptedId = this.reserve(chunk.length, this.nextSeq - 1);
+    this.adoptedAt = this.reservedAt;
+    const slab = this.slabs[this.adoptedId]!;
+    chunk.copy(slab, this.adoptedAt);
+    this.copiedInto = slab;
     this.adopted = slab.subarray(this.adoptedAt, this.adoptedAt + chunk.length);
     return this.adopted;
   }
@@ -157,33 +203,10 @@ export class RecordStore {
       if (this.capacity < Math.max(1, this.limit)) this.grow();
       else this.dropOldest();
     }
-    const slot = (this.head + this.count) % this.capacity;
+    const slot = this.head + this.count;
     this.count++;
-    return slot;
-  }
-
-  private seqOf(slot: number): number {
-    return this.firstSeq + ((slot - this.head + this.capacity) % this.capacity);
-  }
-
-  private place(
-    slot: number,
-    slab: Buffer,
-    at: number,
-    length: number,
-    tokenAt: number,
-    tokenLength: number,
-    payloadAt: number,
-    payloadLength: number,
-  ): void {
-    const columns = this.columns;
-    this.slab[slot] = slab;
-    columns.at[slot] = at;
-    columns.length[slot] = length;
-    columns.tokenAt[slot] = tokenAt;
-    columns.tokenLength[slot] = tokenLength;
-    columns.payloadAt[slot] = payloadAt;
-    columns.payloadLength[slot] = payloadLength;
+    // Not `%`: a division per record showed in the profile.
+    return slot < this.capacity ? slot : slot - this.capacity;
   }
 
   /**
@@ -195,15 +218,14 @@ export class RecordStore {
     return this.lastTimeMs;
   }
 
-  /** Keeps the record's connection, or its extras when it has some, in its pointer slot. */
-  private keep(slot: number, extra: Extra | null, input: RecordInput | FrameRecordInput): void {
+  /** Keeps the record's connection, or its extras when it has some, in its pointer slot; returns its flags. */
+  private keep(slot: number, extra: Extra | null, input: RecordInput | FrameRecordInput): number {
     if (extra !== null) {
-      this.columns.flags[slot] = HAS_EXTRA;
       this.meta[slot] = extra;
-    } else {
-      this.columns.flags[slot] = input.warnings === undefined ? 0 : NO_WARNINGS;
-      this.meta[slot] = input.connection;
+      return HAS_EXTRA;
     }
+    this.meta[slot] = input.connection;
+    return input.warnings === undefined ? 0 : NO_WARNINGS;
   }
 
   /** The record with this sequence number, or null when it is not kept. */
@@ -211,20 +233,18 @@ export class RecordStore {
     const index = seq - this.firstSeq;
     if (!(index >= 0 && index < this.count)) return null;
     const slot = (this.head + index) % this.capacity;
-    const { at, length, tokenAt, tokenLength, payloadAt, payloadLength } = this.columns;
+    const { slab, at, length, tokenAt, tokenLength, payloadAt, payloadLength } = readLayout(this.rows, slot);
     // A token or payload that was not within the bytes follows them in the slab.
-    const extent = Math.max(
-      length[slot],
-      tokenAt[slot] === NONE ? 0 : tokenAt[slot] + tokenLength[slot],
-      payloadAt[slot] === NONE ? 0 : payloadAt[slot] + payloadLength[slot],
-    );
-    const data = Buffer.from(this.slab[slot]!.subarray(at[slot], at[slot] + extent));
-    return new StoredRecord(readParts(this.columns, slot, seq, data, this.meta[slot]!));
+    const extent = Math.max(length, tokenAt === NONE ? 0 : tokenAt + tokenLength, payloadAt === NONE ? 0 : payloadAt + payloadLength);
+    const data = Buffer.from(this.slabs[slab]!.subarray(at, at + extent));
+    return new StoredRecord(readParts(this.rows, slot, seq, data, this.meta[slot]!));
   }
 
   /** Drops the oldest records until at most `keep` are left. */
   trim(keep: number): void {
+    if (this.count <= keep) return;
     while (this.count > keep) this.dropOldest();
+    this.letGo();
   }
 
   /** Forgets every record; sequence numbers go on from where they were. */
@@ -233,20 +253,26 @@ export class RecordStore {
     this.count = 0;
     this.head = 0;
     this.resize(0);
-    this.current = Buffer.alloc(0);
-    this.used = 0;
-    this.adopted = null;
-    this.adoptedSlab = null;
+    this.slabs = [];
+    this.slabLast = [];
+    this.slabOurs = [];
+    this.freeIds = [];
     this.retired = [];
     this.retiredHead = 0;
+    this.spare = [];
+    this.current = Buffer.alloc(0);
+    this.currentId = NONE;
+    this.used = 0;
+    this.adopted = null;
+    this.adoptedId = NONE;
+    this.copiedInto = null;
     this.nextSlabSize = FIRST_SLAB;
   }
 
   private dropOldest(): void {
     const slot = this.head;
-    this.slab[slot] = undefined;
     this.meta[slot] = undefined;
-    this.head = (this.head + 1) % this.capacity;
+    this.head = this.head + 1 < this.capacity ? this.head + 1 : 0;
     this.count--;
     this.firstSeq++;
     this.dropped++;
@@ -262,51 +288,66 @@ export class RecordStore {
     const head = this.head;
     const old = this.capacity;
     const count = this.count;
-    this.columns = resizeColumns(this.columns, capacity, head, old, count);
-    const slab: (Buffer | undefined)[] = new Array(capacity).fill(undefined);
+    this.rows = resizeRows(this.rows, capacity, head, old, count);
     const meta: (ConnectionInfo | Extra | undefined)[] = new Array(capacity).fill(undefined);
-    for (let i = 0; i < count; i++) {
-      slab[i] = this.slab[(head + i) % old];
-      meta[i] = this.meta[(head + i) % old];
-    }
-    this.slab = slab;
+    for (let i = 0; i < count; i++) meta[i] = this.meta[(head + i) % old];
     this.meta = meta;
     this.capacity = capacity;
     this.head = 0;
   }
 
-  /** A buffer with `size` free bytes at `this.reservedAt`. */
-  private reserve(size: number): Buffer {
+  /** The id of a slab with `size` free bytes at `this.reservedAt`, for bytes of records up to `seq`. */
+  private reserve(size: number, seq: number): number {
     if (size > OWN_BUFFER) {
       this.reservedAt = 0;
       // Unpooled, so the record pins nothing but its own bytes.
-      return Buffer.allocUnsafeSlow(size);
+      const id = this.register(Buffer.allocUnsafeSlow(size), false);
+      this.slabLast[id] = seq;
+      this.retired.push(id);
+      return id;
     }
     if (this.used + size > this.current.length) {
-      if (this.current.length > 0) this.retired.push({ slab: this.current, last: this.currentLast });
-      this.adopted = null;
-      this.current = this.reusable() ?? Buffer.allocUnsafeSlow(this.nextSlabSize);
+      if (this.currentId !== NONE && this.currentId !== this.adoptedId) this.retired.push(this.currentId);
+      this.letGo();
+      this.current = this.spare.pop() ?? this.allocate(this.nextSlabSize);
       this.nextSlabSize = Math.min(MAX_SLAB, this.nextSlabSize * 2);
+      this.currentId = this.register(this.current, true);
       this.used = 0;
     }
+    this.slabLast[this.currentId] = seq;
     this.reservedAt = this.used;
     this.used += size;
-    return this.current;
+    return this.currentId;
   }
 
-  /** The oldest retired slab once none of its records is kept; smaller ones (the first few) are left to the GC. */
-  private reusable(): Buffer | null {
+  private allocate(size: number): Buffer {
+    this.slabsAllocated++;
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  private register(slab: Buffer, ours: boolean): number {
+    const id = this.freeIds.pop() ?? this.slabs.length;
+    this.slabs[id] = slab;
+    this.slabOurs[id] = ours;
+    return id;
+  }
+
+  /** Lets go of the retired slabs whose records were all dropped: the bigger ones to be written again, the rest to the GC. */
+  private letGo(): void {
     while (this.retiredHead < this.retired.length) {
-      const oldest = this.retired[this.retiredHead];
-      if (oldest.last >= this.firstSeq || oldest.slab === this.adoptedSlab) return null;
+      const id = this.retired[this.retiredHead];
+      const slab = this.slabs[id]!;
+      if (this.slabLast[id] >= this.firstSeq || slab === this.copiedInto) return;
       this.retiredHead++;
       if (this.retiredHead >= 64 && this.retiredHead * 2 >= this.retired.length) {
         this.retired = this.retired.slice(this.retiredHead);
         this.retiredHead = 0;
       }
-      if (oldest.slab.length >= this.nextSlabSize) return oldest.slab;
+      this.slabs[id] = undefined;
+      this.freeIds.push(id);
+      // The first, smaller slabs are left to the GC.
+      if (this.slabOurs[id] && slab.length >= MAX_SLAB && this.spare.length < 4) this.spare.push(slab);
     }
-    return null;
   }
 }
 

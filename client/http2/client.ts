@@ -19,6 +19,7 @@ import type { Endpoint } from '../shared/hosts.js';
 import { ClientClosedError, GatewayUnreachableError } from '../binary/outcome.js';
 import { checkCredentials, tlsOptionsOf } from '../shared/tls.js';
 import { ClientConnection } from './connection.js';
+import { Deadlines, type Waiting } from './deadlines.js';
 import { credentialsRefused, notHttp2 } from './not-http2.js';
 import {
   APPLE_HTTP2_HOSTS,
@@ -30,7 +31,7 @@ import {
   type Http2Notification,
   type Http2ResentEvent,
 } from './options.js';
-import { Http2StreamError, type Http2SendOutcome } from './outcome.js';
+import { Http2StreamError, type Http2AcceptedOutcome, type Http2SendOutcome } from './outcome.js';
 import { ProviderTokens } from './provider-token.js';
 import { retiresConnection, retryDelay, retryPolicyOf, retryVerdict, type RetryPolicy } from './retry.js';
 
@@ -50,7 +51,53 @@ interface Job {
   resolve: (outcome: Http2SendOutcome) => void;
 }
 
+/** The job whose promise send() is making: one executor serves every send (no closure per notification). */
+let making: Job | null = null;
+function takeResolve(resolve: (outcome: Http2SendOutcome) => void): void {
+  making!.resolve = resolve;
+}
+const unresolved = () => undefined;
+
+/** One request written for a job: what its stream's events tell. */
+interface Attempt extends Waiting {
+  client: Http2Client;
+  conn: ClientConnection;
+  job: Job;
+  stream: ClientHttp2Stream;
+  authorization: string | null;
+  /** The response's :status; 0 until it came. */
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The response body, when there is one. */
+  chunks: Buffer[] | null;
+  timedOut: boolean;
+  error: Error | null;
+}
+
+/** Each stream carries its attempt, so that one set of listeners serves every stream (none made per request). */
+const ATTEMPT = Symbol('attempt');
+type Tagged = ClientHttp2Stream & { [ATTEMPT]: Attempt };
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
+// One set of listeners for every stream: each finds its attempt on the stream (the client's own methods, by name).
+function onResponse(this: Tagged, headers: IncomingHttpHeaders, flags: number): void {
+  const attempt = this[ATTEMPT];
+  attempt.client['responded'](attempt, headers, flags);
+}
+function onData(this: Tagged, chunk: Buffer): void {
+  (this[ATTEMPT].chunks ??= []).push(chunk);
+}
+function onError(this: Tagged, error: Error): void {
+  this[ATTEMPT].error = error;
+}
+function onClose(this: Tagged): void {
+  const attempt = this[ATTEMPT];
+  attempt.client['closed'](attempt);
+}
+
 const HEX = /^[0-9a-fA-F]+$/;
+/** Request headers whose values come from the notification as given, in the order a request sets them. */
+const GIVEN_HEADERS: readonly string[] = [Http2Header.Id, Http2Header.PushType, Http2Header.Topic, Http2Header.CollapseId];
 /** The simulator's explanation of an answer (not Apple's header): server/http2/explain.ts. */
 const EXPLAIN_HEADER = 'x-apns-mock-reason';
 /** What session.request() throws when the connection, not the request, is the trouble. */
@@ -109,6 +156,8 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
   private readonly backoff: Backoff;
   private readonly connectTimeoutMs: number;
   private readonly requestTimeoutMs: number | false;
+  /** Requests waiting for their response, given up after requestTimeoutMs; null: never. */
+  private readonly deadlines: Deadlines<Attempt> | null;
   private readonly pingIntervalMs: number | false;
   private readonly pingTimeoutMs: number;
 
@@ -173,6 +222,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     this.backoff = backoffOf(options.reconnect);
     this.connectTimeoutMs = positiveInteger(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs');
     this.requestTimeoutMs = durationOrFalse(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
+    this.deadlines = this.requestTimeoutMs === false ? null : new Deadlines(this.requestTimeoutMs, (attempt) => this.timeOut(attempt));
     this.pingIntervalMs = durationOrFalse(options.pingIntervalMs ?? 60 * 60_000, 'pingIntervalMs');
     this.pingTimeoutMs = positiveInteger(options.pingTimeoutMs ?? 10_000, 'pingTimeoutMs');
   }
@@ -186,7 +236,9 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const outcome = new Promise<Http2SendOutcome>((resolve) => (job.resolve = resolve));
+    making = job;
+    const outcome = new Promise<Http2SendOutcome>(takeResolve);
+    making = null;
     this.pending++;
     this.queue.push(job);
     this.pump();
@@ -206,6 +258,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       await this.flush();
       if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
       this.reconnectTimer = null;
+      this.deadlines?.stop();
       const open = [...this.connections];
       for (const conn of open) {
         conn.clearTimers();
@@ -226,6 +279,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       this.fail(job, error);
     }
     this.delayed.clear();
+    this.deadlines?.stop();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     // Requests on the wire fail as their streams close.
     for (const conn of this.connections) {
@@ -277,7 +331,13 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       headers[Http2Header.Expiration] = String(seconds);
     }
     if (n.collapseId !== undefined) headers[Http2Header.CollapseId] = String(n.collapseId);
-    for (const [name, value] of Object.entries(headers)) validateHeaderValue(name, String(value));
+    // :method is ours, the :path's token was checked as hex, the numbers are digits and a made apns-id is a
+    // UUID: only the values given are checked, in the order they were set.
+    for (let i = 0; i < GIVEN_HEADERS.length; i++) {
+      const name = GIVEN_HEADERS[i];
+      const value = headers[name];
+      if (value !== undefined && (name !== Http2Header.Id || n.id !== undefined)) validateHeaderValue(name, String(value));
+    }
     return {
       notification: n,
       apnsId,
@@ -289,7 +349,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
       possibleDuplicate: false,
       settled: false,
       timer: null,
-      resolve: () => {},
+      resolve: unresolved,
     };
   }
 
@@ -507,10 +567,10 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     let error: NodeJS.ErrnoException | null = null;
     if (conn.state === 'ready' && !conn.session.closed && !conn.session.destroyed) {
       try {
-        stream = conn.session.request(
-          authorization === null ? job.headers : { ...job.headers, [Http2Header.Authorization]: authorization },
-          { endStream: false },
-        );
+        // The token may change between attempts; node copies the headers as it takes them. No options: a
+        // POST's stream stays open for its body by default, and node's copy of an empty options object costs less.
+        if (authorization !== null) job.headers[Http2Header.Authorization] = authorization;
+        stream = conn.session.request(job.headers);
       } catch (thrown) {
         error = thrown as NodeJS.ErrnoException;
       }
@@ -532,37 +592,59 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     this.counts.requests++;
     if (job.attempts > 1) this.counts.retried++;
     if (this.listenerCount('transmitted') > 0) this.emit('transmitted', { connection: conn.id, apnsId: job.apnsId, attempt: job.attempts });
-    let status = 0;
-    let responseHeaders: IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    let timedOut = false;
-    let streamError: Error | null = null;
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-      responseHeaders = h;
-    });
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error: Error) => {
-      streamError = error;
-    });
-    if (this.requestTimeoutMs !== false) {
-      stream.setTimeout(this.requestTimeoutMs, () => {
-        timedOut = true;
-        stream.close(h2.NGHTTP2_CANCEL);
-      });
-    }
-    stream.on('close', () => {
-      this.release(conn);
-      if (status !== 0) {
-        conn.answered = true;
-        this.failures = 0;
-        this.answered(conn, job, status, responseHeaders, chunks.length === 0 ? null : Buffer.concat(chunks), authorization);
-      } else {
-        this.unanswered(conn, job, stream, timedOut, streamError);
-      }
-      this.pump();
-    });
+    const attempt: Attempt = {
+      client: this,
+      conn,
+      job,
+      stream,
+      authorization,
+      status: 0,
+      headers: NO_HEADERS,
+      chunks: null,
+      timedOut: false,
+      error: null,
+      deadline: 0,
+      waited: true,
+    };
+    (stream as Tagged)[ATTEMPT] = attempt;
+    stream.on('response', onResponse);
+    stream.on('data', onData);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    this.deadlines?.add(attempt);
     stream.end(job.body);
+  }
+
+  /** The request's response headers came: with a body still to come, node's idle timeout watches the rest. */
+  private responded(attempt: Attempt, headers: IncomingHttpHeaders, flags: number): void {
+    attempt.status = Number(headers[':status']);
+    attempt.headers = headers;
+    if (this.deadlines === null) return;
+    this.deadlines.done(attempt);
+    if ((flags & h2.NGHTTP2_FLAG_END_STREAM) === 0) attempt.stream.setTimeout(this.deadlines.timeoutMs, () => this.timeOut(attempt));
+  }
+
+  /** No response within requestTimeoutMs: the stream is cancelled, and its attempt counts as one without an answer. */
+  private timeOut(attempt: Attempt): void {
+    // Closed meanwhile (its 'close' is on its way): it did not time out.
+    if (attempt.stream.destroyed || attempt.stream.closed) return;
+    attempt.timedOut = true;
+    attempt.stream.close(h2.NGHTTP2_CANCEL);
+  }
+
+  private closed(attempt: Attempt): void {
+    const { conn, job, stream, status } = attempt;
+    this.deadlines?.done(attempt);
+    this.release(conn);
+    if (status !== 0) {
+      conn.answered = true;
+      this.failures = 0;
+      const { chunks } = attempt;
+      this.answered(conn, job, status, attempt.headers, chunks === null ? null : Buffer.concat(chunks), attempt.authorization);
+    } else {
+      this.unanswered(conn, job, stream, attempt.timedOut, attempt.error);
+    }
+    this.pump();
   }
 
   private answered(
@@ -575,19 +657,27 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
   ): void {
     const apnsId = header(headers, Http2Header.Id) ?? job.apnsId;
     const uniqueId = header(headers, Http2Header.UniqueId);
-    const unique = uniqueId === undefined ? {} : { apnsUniqueId: uniqueId };
     const explanation = header(headers, EXPLAIN_HEADER);
+    if (statusCode === 200) {
+      // Made field by field (the same fields in the same order as the rejected outcome's): no spreads per answer.
+      const accepted: Http2AcceptedOutcome = {
+        status: 'accepted',
+        apnsId,
+        attempts: job.attempts,
+        possibleDuplicate: job.possibleDuplicate,
+      };
+      if (uniqueId !== undefined) accepted.apnsUniqueId = uniqueId;
+      if (explanation !== undefined) accepted.explanation = explanation;
+      this.settle(job, accepted);
+      return;
+    }
     const base = {
       apnsId,
       attempts: job.attempts,
       possibleDuplicate: job.possibleDuplicate,
-      ...unique,
+      ...(uniqueId === undefined ? {} : { apnsUniqueId: uniqueId }),
       ...(explanation === undefined ? {} : { explanation }),
     };
-    if (statusCode === 200) {
-      this.settle(job, { status: 'accepted', ...base });
-      return;
-    }
     let reason: string | null = null;
     let timestamp: number | undefined;
     try {

@@ -89,12 +89,19 @@ const EMPTY = Buffer.alloc(0);
 const ignore = () => undefined;
 
 interface Request {
+  connection: Http2Connection;
   stream: ServerHttp2Stream;
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   method: string;
   path: string;
+  /** The body's chunks as they come, kept up to KEPT_BODY: one DATA frame, one chunk, almost always; a list only for more. */
+  first: Buffer | null;
+  more: Buffer[] | null;
+  kept: number;
+  /** The body kept, once the request ended (or its stream closed). */
   body: Buffer;
+  /** Every body byte received. */
   bodyLength: number;
   apnsId: string;
   /** Development only, on /3/device responses. */
@@ -122,6 +129,34 @@ interface Request {
   heldAnswer: Http2Rejection | null;
 }
 
+/** Each stream carries its request, so that one set of listeners serves every stream (none made per request). */
+const REQUEST = Symbol('request');
+type Tagged = ServerHttp2Stream & { [REQUEST]: Request };
+
+function onRequestData(this: Tagged, chunk: Buffer): void {
+  const request = this[REQUEST];
+  request.bodyLength += chunk.length;
+  const room = KEPT_BODY - request.kept;
+  if (room <= 0) return;
+  const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+  if (request.first === null) request.first = part;
+  else (request.more ??= [request.first]).push(part);
+  request.kept += part.length;
+}
+// The connection's own methods, by name.
+function onRequestEnd(this: Tagged): void {
+  const request = this[REQUEST];
+  request.connection['ended'](request);
+}
+function onRequestClose(this: Tagged): void {
+  const request = this[REQUEST];
+  request.connection['streamClosed'](request);
+}
+
+function bodyOf(request: Request): Buffer {
+  return request.more !== null ? Buffer.concat(request.more) : (request.first ?? EMPTY);
+}
+
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 type ReplyExtra = { rule?: string | null; delayMs?: number; timestamp?: number; then?: () => void };
 const NO_EXTRA: ReplyExtra = Object.freeze({});
@@ -140,25 +175,51 @@ function heldWarnings(request: Request): PayloadWarning[] {
   return [...payload, { code: 'stream-held-until-token', message: HELD_WARNING }];
 }
 
+/** The bytes of a device token (even-length hex), for the recorder, which copies them: one buffer serves the usual 32 bytes. */
+const TOKEN_BYTES = Buffer.alloc(32);
+function tokenBytes(hex: string): Buffer {
+  if (hex.length !== 2 * TOKEN_BYTES.length) return Buffer.from(hex, 'hex');
+  TOKEN_BYTES.write(hex, 'hex');
+  return TOKEN_BYTES;
+}
+
 /** The last authorization header and its redaction: a connection repeats one token for many requests. */
 let lastAuthorization = '';
 let lastRedacted = '';
 
-function redactedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+/** A provider token stays usable for an hour: the records keep its header and claims only. */
+function redactedAuthorization(text: string): string {
+  if (text !== lastAuthorization) {
+    lastAuthorization = text;
+    lastRedacted = text.replace(/^(\S+\s+[^.\s]+\.[^.\s]+\.)\S+$/, '$1…');
+  }
+  return lastRedacted;
+}
+
+/**
+ * The request headers as the record keeps them. node's header object holds the names of the raw
+ * list in their order, each with its value, when no name repeats: the list is read then (the
+ * object's enumeration costs more); a repeated name (joined with ", ") is read from the object.
+ */
+function redactedHeaders(headers: IncomingHttpHeaders, rawHeaders: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    // Also a name Object.prototype has, and :status, which node makes a number: the object decides.
+    if (out[name] !== undefined || name === ':status') return redactedHeaderObject(headers);
+    const value = rawHeaders[i + 1];
+    out[name] = name === Http2Header.Authorization ? redactedAuthorization(value) : value;
+  }
+  return out;
+}
+
+function redactedHeaderObject(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
-    let text = Array.isArray(value) ? value.join(', ') : String(value);
-    if (name === Http2Header.Authorization) {
-      // A provider token stays usable for an hour: the records keep its header and claims only.
-      if (text !== lastAuthorization) {
-        lastAuthorization = text;
-        lastRedacted = text.replace(/^(\S+\s+[^.\s]+\.[^.\s]+\.)\S+$/, '$1…');
-      }
-      text = lastRedacted;
-    }
-    out[name] = text;
+    const text = Array.isArray(value) ? value.join(', ') : String(value);
+    out[name] = name === Http2Header.Authorization ? redactedAuthorization(text) : text;
   }
   return out;
 }
@@ -352,25 +413,11 @@ export class Http2Connection {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
     this.counts.requests++;
     this.lastStreamId = Math.max(this.lastStreamId, stream.id ?? 0);
-    // A body is one DATA frame, one chunk, almost always: a list only for more.
-    let first: Buffer | null = null;
-    let more: Buffer[] | null = null;
-    let kept = 0;
-    let length = 0;
-    let ended = false;
-    stream.on('data', (chunk: Buffer) => {
-      length += chunk.length;
-      if (kept < KEPT_BODY) {
-        const part = chunk.length <= KEPT_BODY - kept ? chunk : chunk.subarray(0, KEPT_BODY - kept);
-        if (first === null) first = part;
-        else (more ??= [first]).push(part);
-        kept += part.length;
-      }
-    });
-    const body = () => (more !== null ? Buffer.concat(more) : (first ?? EMPTY));
+    const request = this.newRequest(stream, headers, rawHeaders);
+    (stream as Tagged)[REQUEST] = request;
+    stream.on('data', onRequestData);
     // A reset stream; 'close' follows.
     stream.on('error', ignore);
-    const request = this.newRequest(stream, headers, rawHeaders);
     if (this.early !== null && this.lastStreamBeforeAck !== null && (stream.id ?? 0) > this.lastStreamBeforeAck)
       this.early.acknowledged = true;
     const admission = this.early?.arrive(request) ?? 'proceed';
@@ -381,21 +428,25 @@ export class Http2Connection {
       return;
     }
     request.held = request.wasHeld = admission === 'hold';
-    stream.on('end', () => {
-      // node ends the readable side of a stream that closed (RST_STREAM, the connection gone)
-      // as well as one whose END_STREAM arrived; only the latter is still open here.
-      if (stream.closed || stream.destroyed) return;
-      ended = request.ended = true;
-      request.body = body();
-      request.bodyLength = length;
-      if (!request.held) this.start(request);
-    });
-    stream.on('close', () => {
-      if (ended || request.recorded || request.route?.kind === 'channels' || request.route?.kind === 'all-channels') return;
-      request.body = body();
-      request.bodyLength = length;
-      this.record(request, 'incomplete', null, null, `the stream closed before the request ended (${length} body byte(s) received)`, null);
-    });
+    stream.on('end', onRequestEnd);
+    stream.on('close', onRequestClose);
+  }
+
+  /** END_STREAM arrived: the request is judged, unless it is held. */
+  private ended(request: Request): void {
+    // node ends the readable side of a stream that closed (RST_STREAM, the connection gone)
+    // as well as one whose END_STREAM arrived; only the latter is still open here.
+    if (request.stream.closed || request.stream.destroyed) return;
+    request.ended = true;
+    request.body = bodyOf(request);
+    if (!request.held) this.start(request);
+  }
+
+  private streamClosed(request: Request): void {
+    if (request.ended || request.recorded || request.route?.kind === 'channels' || request.route?.kind === 'all-channels') return;
+    request.body = bodyOf(request);
+    const words = `the stream closed before the request ended (${request.bodyLength} body byte(s) received)`;
+    this.record(request, 'incomplete', null, null, words, null);
   }
 
   private newRequest(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): Request {
@@ -409,6 +460,10 @@ export class Http2Connection {
       rawHeaders,
       method,
       path,
+      connection: this,
+      first: null,
+      more: null,
+      kept: 0,
       body: EMPTY,
       bodyLength: 0,
       apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUUID().toUpperCase(),
@@ -763,7 +818,7 @@ export class Http2Connection {
       method: request.method,
       path: request.path,
       authority: request.headers[':authority'] ?? null,
-      headers: redactedHeaders(request.headers),
+      headers: redactedHeaders(request.headers, request.rawHeaders),
       streamId: request.stream.id ?? 0,
       apnsId: request.apnsId,
       apnsUniqueId: request.uniqueId,
@@ -784,7 +839,7 @@ export class Http2Connection {
       expiry: request.expiration,
       priority: request.priority,
       bytes: request.body,
-      token: request.token === null ? null : Buffer.from(request.token, 'hex'),
+      token: request.token === null ? null : tokenBytes(request.token),
       payload: request.bodyLength === 0 ? null : request.body,
       outcome,
       status,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { validateHeaderValue } from 'node:http';
 import {
@@ -11,7 +10,7 @@ import {
 } from 'node:http2';
 import { isIP } from 'node:net';
 import { createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Http2Header } from '../../protocol/http2/index.js';
+import { Http2Header, randomUuid } from '../../protocol/http2/index.js';
 import { backoffDelay, backoffOf, type Backoff } from '../../common/backoff.js';
 import { StuckSessionWatch } from '../../common/h2-liveness.js';
 import { Deque } from '../shared/deque.js';
@@ -316,7 +315,7 @@ export class Http2Client extends EventEmitter<Http2ClientEvents> {
     else if (typeof payload === 'string') body = Buffer.from(payload, 'utf8');
     else if (payload !== null && typeof payload === 'object') body = Buffer.from(JSON.stringify(payload), 'utf8');
     else throw new TypeError('a notification needs a payload: an object, JSON text or bytes');
-    const apnsId = n.id ?? randomUUID();
+    const apnsId = n.id ?? randomUuid();
     const headers: OutgoingHttpHeaders = { ':method': 'POST', ':path': `/3/device/${n.token}`, [Http2Header.Id]: apnsId };
     if (n.pushType !== undefined) headers[Http2Header.PushType] = String(n.pushType);
     if (n.topic !== undefined) headers[Http2Header.Topic] = String(n.topic);

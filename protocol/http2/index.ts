@@ -4,3 +4,4 @@ export * from './validate.js';
 export * from './jwt.js';
 export * from './broadcast.js';
 export * from './explain.js';
+export * from './uuid.js';

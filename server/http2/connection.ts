@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -14,6 +13,7 @@ import {
   http2Rejection,
   isCanonicalUuid,
   isHttp2Rejection,
+  randomUuid,
   routeRequest,
   validateDeviceRequest,
   type HeaderValue,
@@ -466,7 +466,7 @@ export class Http2Connection {
       kept: 0,
       body: EMPTY,
       bodyLength: 0,
-      apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUUID().toUpperCase(),
+      apnsId: given !== undefined && isCanonicalUuid(given) ? given : randomUuid(true),
       uniqueId: null,
       requestId: null,
       route: isHttp2Rejection(route) ? null : route,
@@ -501,10 +501,10 @@ export class Http2Connection {
     if (request.heldAnswer !== null) return this.reply(request, 'rejected', request.heldAnswer);
     const route = request.route ?? routeRequest(request.method, request.path);
     if (isHttp2Rejection(route)) return this.reply(request, 'rejected', route);
-    if (route.kind === 'device' && this.environment === 'development') request.uniqueId = randomUUID();
+    if (route.kind === 'device' && this.environment === 'development') request.uniqueId = randomUuid();
     if (route.kind !== 'device') {
       const given = headerValue(headers, Http2Header.RequestId);
-      request.requestId = given !== undefined && isCanonicalUuid(given) ? given : randomUUID();
+      request.requestId = given !== undefined && isCanonicalUuid(given) ? given : randomUuid();
     }
     const problem = checkRequestHeaders({
       method: request.method,

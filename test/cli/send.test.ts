@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -5,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Status } from '../../protocol/binary/index.js';
 import { startSimulator, writeProviderBundle, type Simulator } from '../../server/index.js';
-import { runCli } from '../support/cli-process.js';
+import { CLI, runCli } from '../support/cli-process.js';
 
 // Runs the built CLI (dist/): `npm test` builds first; after editing, `npx tsc -p .` before `npx vitest run`.
 
@@ -292,6 +294,32 @@ describe('apns-mock send: what the user sees after a rejection or a failure', ()
     expect(result.stdout).toMatch(/^5 notification\(s\) to 127\.0\.0\.1:\d+: 5 accepted, 0 rejected, 0 failed \([\d.]+ s\)\n$/);
   });
 
+  it('on a terminal: a progress line, redrawn in place and cleared before each outcome line and the summary', async () => {
+    // util-linux's `script` gives the CLI a pseudo-terminal, as a person's shell does.
+    const words = [process.execPath, CLI, 'send', ...to(local), '--token', A, '--count', '4', '--rate', '4', '--alert', 'x'];
+    const quoted = (quiet: boolean) => [...words, ...(quiet ? ['--quiet'] : [])].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+    const onTerminal = async (quiet: boolean) => {
+      const child = spawn('script', ['-qefc', quoted(quiet), '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const [code] = (await once(child, 'close')) as [number];
+      return { code, out: out.replace(/\r\n/g, '\n') };
+    };
+    const quiet = await onTerminal(true);
+    expect(quiet.code).toBe(0);
+    // Four at four a second take a second: the line is drawn every 200 ms, each time over itself.
+    const draws = quiet.out.match(/\r\d\/4: \d accepted, 0 rejected, 0 failed/g) ?? [];
+    expect(draws.length).toBeGreaterThanOrEqual(2);
+    expect(quiet.out).toMatch(/\r\x1b\[K4 notification\(s\) to 127\.0\.0\.1:\d+: 4 accepted, 0 rejected, 0 failed \([\d.]+ s\)\n$/);
+    const each = await onTerminal(false);
+    expect(each.code).toBe(0);
+    // What the terminal shows: each outcome line and the summary on a line of its own, no progress text left over.
+    const shown = screen(each.out);
+    expect(shown.filter((l) => /^accepted +#\d/.test(l))).toHaveLength(4);
+    expect(shown.filter((l) => /\d\/4:/.test(l))).toEqual([]);
+    expect(shown.at(-1)).toMatch(/^4 notification\(s\) to .*: 4 accepted/);
+  });
+
   it('the HTTP/2 port by mistake: fails at once, and says where the binary gateway is', async () => {
     const result = await runCli(['send', '--state', state, '--port', String(local.ports.http2), '--token', A, '--alert', 'x', '--quiet']);
     expect(result.code).toBe(1);
@@ -315,3 +343,28 @@ describe('apns-mock send: what the user sees after a rejection or a failure', ()
     }
   });
 });
+
+/** The lines a terminal shows for this output: `\r` returns to the line's start, ESC [K clears to its end. */
+function screen(output: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  let cursor = 0;
+  for (let i = 0; i < output.length; i++) {
+    const c = output[i];
+    if (c === '\n') {
+      lines.push(line);
+      line = '';
+      cursor = 0;
+    } else if (c === '\r') {
+      cursor = 0;
+    } else if (output.startsWith('\x1b[K', i)) {
+      line = line.slice(0, cursor);
+      i += 2;
+    } else {
+      line = line.slice(0, cursor) + c + line.slice(cursor + 1);
+      cursor++;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}

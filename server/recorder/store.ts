@@ -306,7 +306,8 @@ export class RecordStore {
       this.retired.push(id);
       return id;
     }
-    if (this.used + size > this.current.length) {
+    // A record of no bytes still needs a slab id: a fresh or cleared store has none yet.
+    if (this.currentId === NONE || this.used + size > this.current.length) {
       if (this.currentId !== NONE && this.currentId !== this.adoptedId) this.retired.push(this.currentId);
       this.letGo();
       this.current = this.spare.pop() ?? this.allocate(this.nextSlabSize);

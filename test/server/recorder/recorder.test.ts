@@ -234,6 +234,18 @@ describe('RecordStore slabs', () => {
   });
 });
 
+describe('RecordStore, records of no bytes', () => {
+  it('keeps a record of no bytes first thing, and again after clear()', () => {
+    const store = new RecordStore(10);
+    const empty = { connection, bytes: Buffer.alloc(0), outcome: 'rejected' as const, status: 400 };
+    const first = store.push(empty, Date.now());
+    expect(store.get(first)!.bytes.length).toBe(0);
+    store.clear();
+    const again = store.push(empty, Date.now());
+    expect(store.get(again)).toMatchObject({ outcome: 'rejected', status: 400 });
+  });
+});
+
 describe('Recorder time', () => {
   it('never gives a record an earlier time than the one before it, though frames take their chunk arrival time', async () => {
     const recorder = new Recorder();

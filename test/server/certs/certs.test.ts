@@ -109,6 +109,15 @@ describe('state directory', () => {
     expect(server.signatureAlgorithm).toMatchObject({ hash: { name: 'SHA-256' } });
   });
 
+  it('keeps the key identifiers when states are made at once, and again after (the scope is switched off between)', async () => {
+    const together = await Promise.all(['a', 'b', 'c'].map((name) => loadOrCreateState(join(work, `together-${name}`))));
+    const after = await loadOrCreateState(join(work, 'after'));
+    for (const made of [...together, after]) {
+      const strict = await run(OPENSSL, ['verify', '-x509_strict', '-CAfile', made.ca.certPath, join(made.dir, 'server.pem')]);
+      expect(strict.code, strict.stdout + strict.stderr).toBe(0);
+    }
+  });
+
   it('is reused on the next start: same CA, same server certificate', async () => {
     const again = await loadOrCreateState(state.dir);
     expect(again.createdCa).toBe(false);

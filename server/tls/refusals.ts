@@ -179,6 +179,8 @@ export function watchRefusals(server: TlsServer, options: WatchOptions): void {
     seen.set(socket, facts);
     socket.prependOnceListener('secure', () => (facts.cert = socket.getPeerX509Certificate()));
   });
+  // A connection node took needs none of it: kept, it held a certificate per open connection.
+  server.on('secureConnection', (socket: TLSSocket) => seen.delete(socket));
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) => {
     const verify = socket.authorizationError === undefined || socket.authorizationError === null ? null : String(socket.authorizationError);
     if (verify === null && options.skip?.(error, socket)) return;

@@ -387,11 +387,14 @@ export class BinaryConnection {
     this.frameSince = Date.now();
     if (!this.frameTimerArmed) {
       this.frameTimerArmed = true;
-      this.later(this.options.frameTimeoutMs!, this.onFrameTimer);
+      this.later(this.options.frameTimeoutMs!, (this.frameTimer ??= () => this.onFrameTimer()));
     }
   }
 
-  private readonly onFrameTimer = (): void => {
+  /** Made when a frame first straddles two chunks: an idle connection holds no closure for it. */
+  private frameTimer: (() => void) | null = null;
+
+  private onFrameTimer(): void {
     this.frameTimerArmed = false;
     const timeout = this.options.frameTimeoutMs!;
     if (this.state !== 'open' || this.decoder.pendingBytes === 0) return;
@@ -400,7 +403,7 @@ export class BinaryConnection {
     const waited = Date.now() - this.frameSince;
     if (waited < timeout) {
       this.frameTimerArmed = true;
-      this.later(timeout - waited, this.onFrameTimer);
+      this.later(timeout - waited, this.frameTimer!);
       return;
     }
     this.frameTimedOut = true;
@@ -416,7 +419,7 @@ export class BinaryConnection {
       });
     }
     this.closeSilently();
-  };
+  }
 
   private lingerThenDestroy(): void {
     this.later(this.options.lingerMs, () => this.socket.destroy());

@@ -9,7 +9,7 @@ import { TLS_ALERT_NAMES } from '../tls/handshake-tap.js';
 import { identityOf, peerOf } from '../tls/identity.js';
 import { ProviderListener, type ProviderListenerOptions } from '../tls/listener.js';
 import { Policy } from '../policy/index.js';
-import { BinaryConnection, type BinaryConnectionSummary } from './connection.js';
+import { BinaryConnection, type BinaryConnectionOptions, type BinaryConnectionSummary } from './connection.js';
 
 /**
  * A frame whose first bytes arrived this long ago and that is still not complete closes the
@@ -113,6 +113,34 @@ export class BinaryGateway extends EventEmitter {
     await this.listener.close();
   }
 
+  /** What every connection shares, made once: an object and two closures per connection were most of an idle one's own memory. */
+  private connectionOptions: BinaryConnectionOptions | null = null;
+
+  private makeConnectionOptions(): BinaryConnectionOptions {
+    return {
+      recorder: this.options.recorder,
+      policy: this.policy,
+      limits: this.limits,
+      errorDelayMs: this.options.errorDelayMs ?? 0,
+      lingerMs: this.options.lingerMs ?? 2000,
+      frameTimeoutMs: this.options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+      onInternalError: (error, connection) => {
+        this.internalErrors++;
+        if (this.listenerCount('internalError') > 0) this.emit('internalError', error, connection);
+        else
+          process.emitWarning(
+            `apns-mock: internal error on connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`,
+          );
+      },
+    };
+  }
+
+  private readonly onClosed = (closed: BinaryConnection): void => {
+    this.open.delete(closed.info.id);
+    // A summary per connection is only made for someone who follows them (the inspector).
+    if (this.listenerCount('disconnect') > 0) this.emit('disconnect', closed.summary());
+  };
+
   private onConnection(socket: TLSSocket): void {
     const identity = identityOf(socket);
     const own = this.nextConnectionId++;
@@ -123,31 +151,7 @@ export class BinaryGateway extends EventEmitter {
       topic: identity.topic,
       environment: identity.environment === 'unknown' ? null : identity.environment,
     };
-    const connection = new BinaryConnection(
-      socket,
-      info,
-      {
-        recorder: this.options.recorder,
-        policy: this.policy,
-        limits: this.limits,
-        errorDelayMs: this.options.errorDelayMs ?? 0,
-        lingerMs: this.options.lingerMs ?? 2000,
-        frameTimeoutMs: this.options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
-        onInternalError: (error, connection) => {
-          this.internalErrors++;
-          if (this.listenerCount('internalError') > 0) this.emit('internalError', error, connection);
-          else
-            process.emitWarning(
-              `apns-mock: internal error on connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`,
-            );
-        },
-      },
-      (closed) => {
-        this.open.delete(closed.info.id);
-        // A summary per connection is only made for someone who follows them (the inspector).
-        if (this.listenerCount('disconnect') > 0) this.emit('disconnect', closed.summary());
-      },
-    );
+    const connection = new BinaryConnection(socket, info, (this.connectionOptions ??= this.makeConnectionOptions()), this.onClosed);
     this.open.set(info.id, connection);
     if (this.listenerCount('connect') > 0) this.emit('connect', connection.summary());
     const expected = this.options.environment;
